@@ -1,0 +1,64 @@
+# sockit — the front door. CMake does the building; these targets are what people type.
+#   make            build into build/ (installs missing Debian packages first when run as root)
+#   make test       the same set-up, then every test (ctest)
+#   make run        the same set-up, then start the main job (the tutorial's server, for now)
+#   make sanitize   the tests again as an ASan+UBSan build (build-asan/)
+#   make clang      the tests again built with clang (build-clang/)
+#   make tsan       the tests again under ThreadSanitizer (build-tsan/)
+#   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#   make bench      the benchmarks (bench/), ratios against peers measured in the same run
+#   make install PREFIX=DIR
+BUILD        ?= build
+PREFIX       ?= /usr/local
+JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 30
+PORT         ?= 12345
+CMAKE_FLAGS  ?=
+
+.PHONY: all deps build test run sanitize clang tsan fuzz bench install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@echo "starting the tutorial's server (examples/simple_server) on port $(PORT); Ctrl-C stops it"
+	@$(BUILD)/examples/simple_server $(PORT)
+
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j $(JOBS)
+
+clang: deps
+	@CC=clang cmake -S . -B build-clang $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-clang -j $(JOBS)
+	cd build-clang && ctest --output-on-failure -j $(JOBS)
+
+tsan: deps
+	@CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TSAN=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DSOCKIT_FUZZ=ON -DSOCKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan build-clang build-tsan build-fuzz

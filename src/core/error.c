@@ -1,0 +1,121 @@
+/*
+ * The error model: codes, their names and texts, and the per-thread message.
+ */
+#include "internal/core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Room for a message naming several addresses (create_connection lists every attempt). */
+#define ERRMSG_MAX 1024
+
+static _Thread_local char errmsg[ERRMSG_MAX];
+
+const char *sockit_version(void) { return SOCKIT_VERSION; }
+
+const char *sockit_strerror(int code)
+{
+    switch (code) {
+#define X(name, value, text) case SOCKIT_##name: return text;
+    SOCKIT_ERRNO_MAP(X)
+#undef X
+    case 0: return "Success";
+    default: break;
+    }
+    if (code < 0 && code > SOCKIT_ERRNO_MIN) {
+        /* strerrordesc_np is thread-safe and returns NULL for unknown values. */
+        const char *d = strerrordesc_np(-code);
+        if (d) return d;
+    }
+    return "Unknown error";
+}
+
+const char *sockit_errname(int code)
+{
+    switch (code) {
+#define X(name, value, text) case SOCKIT_##name: return "SOCKIT_" #name;
+    SOCKIT_ERRNO_MAP(X)
+#undef X
+    case 0: return "0";
+    default: break;
+    }
+    if (code < 0 && code > SOCKIT_ERRNO_MIN) {
+        const char *n = strerrorname_np(-code);
+        if (n) return n;
+    }
+    return "UNKNOWN";
+}
+
+const char *sockit_errmsg(void) { return errmsg; }
+
+static void vset(const char *fmt, va_list ap)
+{
+    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+}
+
+int sockit__fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(fmt, ap);
+    va_end(ap);
+    size_t n = strlen(errmsg);
+    snprintf(errmsg + n, sizeof errmsg - n, "%s%s", n ? ": " : "", sockit_strerror(code));
+    return code;
+}
+
+int sockit__failmsg(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void sockit__errmsg_append(const char *fmt, ...)
+{
+    size_t n = strlen(errmsg);
+    if (n + 3 >= sizeof errmsg) return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (n) {
+        memcpy(errmsg + n, "; ", 3);
+        n += 2;
+    }
+    vsnprintf(errmsg + n, sizeof errmsg - n, fmt, ap);
+    va_end(ap);
+}
+
+const char *sockit__quote(const char *s, char *buf, size_t len)
+{
+    /* Hostile input goes into messages too: keep it printable and short. */
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (len < 16) return "";
+    if (!s) {
+        snprintf(buf, len, "(null)");
+        return buf;
+    }
+    buf[o++] = '"';
+    for (; *s && o + 10 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    if (*s) {
+        buf[o++] = '.';
+        buf[o++] = '.';
+        buf[o++] = '.';
+    }
+    buf[o++] = '"';
+    buf[o] = 0;
+    return buf;
+}
