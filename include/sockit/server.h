@@ -1,0 +1,171 @@
+/*
+ * sockit server — Python's socketserver for C: stream (TCP, Unix) and datagram (UDP, Unix dgram)
+ * servers, in two modes.
+ *
+ * Event-driven mode (the default): N worker threads, each with its own sockit_loop and — for
+ * TCP and UDP — its own SO_REUSEPORT socket, so throughput scales with cores. Your callbacks run on
+ * the worker that owns the connection, one at a time per worker; they must not block. Data arrives
+ * in on_data straight from the worker's read buffer (zero copy); what you do not consume is kept
+ * for the next call. Output that the kernel does not take at once is queued in the connection's
+ * buffer; above `out_limit` bytes queued the server stops reading from that peer until the queue
+ * drains (backpressure), so a peer that never reads cannot grow memory without bound. An idle
+ * connection holds no buffers: about 100 bytes of user-space memory.
+ *
+ * Threaded mode (`threads > 0`): Python's ThreadingTCPServer. An acceptor hands each connection to a
+ * bounded pool of threads that call your blocking `handle` with a sockit_sock that has the server's
+ * timeout. When every thread is busy and the queue is full, new connections are refused (closed)
+ * and logged.
+ *
+ * Both modes: a connection limit (over it: refused cleanly, logged, never a crash), graceful stop
+ * (sockit_server_stop, or SIGINT/SIGTERM under sockit_server_run): listeners close at once, idle
+ * connections close, busy ones get `stop_grace` seconds to finish, then everything is closed.
+ * Errors follow the core's model. The library never prints: it calls `log` if you give one.
+ */
+#ifndef SOCKIT_SERVER_H
+#define SOCKIT_SERVER_H
+
+#include <sockit/loop.h>
+#include <sockit/sockit.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sockit_server sockit_server;
+typedef struct sockit_conn sockit_conn;
+typedef struct sockit_dgram sockit_dgram;
+
+typedef struct sockit_server_cbs {
+    /* Event-driven stream servers. All optional except on_data. */
+    /* A connection was accepted. Return < 0 to refuse it (it is closed, on_close not called). */
+    int (*on_open)(sockit_conn *c);
+    /* Bytes arrived: data/len are valid only during the call. Return how many you consumed; the
+     * rest is kept and offered again, with what follows, in the next call. A connection that
+     * holds `in_limit` bytes unconsumed is closed with SOCKIT_ETOOLONG. */
+    size_t (*on_data)(sockit_conn *c, const char *data, size_t len);
+    /* The output queue drained after backpressure (you may send more now). */
+    void (*on_writable)(sockit_conn *c);
+    /* The peer shut down its sending side (half-close). Without on_eof the connection is closed
+     * once its output is sent. With it, the connection stays open for writing until you close. */
+    void (*on_eof)(sockit_conn *c);
+    /* The connection is gone. reason: 0 closed by you or by the peer in order; -ETIMEDOUT idle or
+     * first-byte timeout; -ECONNRESET/-EPIPE/... the peer failed; SOCKIT_ETOOLONG input limit;
+     * -ESHUTDOWN the server stopped. The conn must not be used after this returns. */
+    void (*on_close)(sockit_conn *c, int reason);
+
+    /* Event-driven datagram servers: one call per datagram; reply with sockit_dgram_reply. */
+    void (*on_datagram)(sockit_dgram *d, const char *data, size_t len, const sockit_addr *from);
+
+    /* Threaded mode: serves one connection, blocking as it likes. conn has the server's timeout
+     * and is closed by the server after handle returns (do not close it yourself). */
+    void (*handle)(sockit_sock *conn, const sockit_addr *peer, void *user);
+} sockit_server_cbs;
+
+typedef struct sockit_server_config {
+    const char *host;   /* the core's vocabulary: NULL/"" wildcard (dual-stack), "127.0.0.1",
+                           "::1", a name, "/path" or "@name" for AF_UNIX */
+    const char *port;   /* "8080", "http", NULL/"0" for any free port */
+    int family;         /* 0: from host (as sockit_create_server) */
+    int type;           /* 0: SOCK_STREAM; SOCK_DGRAM for datagram servers */
+    int workers;        /* event-driven: worker threads; 0: one per core */
+    int threads;        /* > 0: threaded mode with this many handler threads */
+    int queue;          /* threaded mode: accepted connections waiting for a thread (0: threads) */
+    int max_conns;      /* open connections at most (0: 10000); over it new ones are refused */
+    int backlog;        /* listen backlog (0: SOMAXCONN) */
+    int unix_mode;      /* AF_UNIX socket file mode (0: 0660) */
+    double idle_timeout;       /* > 0: close a connection with no traffic for this long */
+    double first_byte_timeout; /* > 0: close a new connection that sends nothing for this long */
+    double timeout;            /* threaded mode: the handed socket's timeout (0: none) */
+    double stop_grace;         /* graceful stop: seconds busy connections may finish (0: 5) */
+    size_t out_limit;   /* queued output above which reading pauses (0: 256 KiB) */
+    size_t in_limit;    /* unconsumed input kept per connection at most (0: 64 KiB) */
+    size_t read_size;   /* bytes per read into the worker's buffer (0: 64 KiB) */
+    const sockit_server_cbs *cbs;
+    void *user;         /* yours: sockit_server_user(), and `handle`'s last argument */
+    /* Optional: the library's one way to speak (refusals, accept failures). */
+    void (*log)(void *user, const char *message);
+} sockit_server_config;
+
+/* Creates the server and binds its socket(s) (so the port is known, and a bind failure is
+ * reported here): nothing runs yet. The config is copied (host/port strings too). */
+SOCKIT_API int sockit_server_new(sockit_server **out, const sockit_server_config *cfg);
+
+/* The bound address (with the real port when "0" was asked for). */
+SOCKIT_API int sockit_server_addr(const sockit_server *srv, sockit_addr *out);
+
+/* Starts the workers (or the pool and acceptor) and returns; the server runs on its threads. */
+SOCKIT_API int sockit_server_start(sockit_server *srv);
+
+/* Asks the server to stop gracefully. Any thread, and async-signal-safe. */
+SOCKIT_API void sockit_server_stop(sockit_server *srv);
+
+/* Waits until the server has stopped (after sockit_server_stop) and its threads are joined. */
+SOCKIT_API int sockit_server_wait(sockit_server *srv);
+
+/* start + stop on SIGINT or SIGTERM + wait: the whole life of a server in one call. The two
+ * signals are blocked in the calling thread while it runs and restored afterwards. */
+SOCKIT_API int sockit_server_run(sockit_server *srv);
+
+/* Frees a stopped (or never started) server. NULL is a no-op. */
+SOCKIT_API void sockit_server_free(sockit_server *srv);
+
+SOCKIT_API void *sockit_server_user(const sockit_server *srv);
+
+typedef struct sockit_server_stats {
+    uint64_t accepted;  /* connections accepted (or datagrams received, for datagram servers) */
+    uint64_t refused;   /* over the connection limit or the threaded queue */
+    uint64_t timed_out; /* closed by the idle or first-byte timeout */
+    uint64_t active;    /* open now */
+    uint64_t bytes_in, bytes_out;
+} sockit_server_stats;
+
+/* A snapshot of the counters (any thread; each figure is exact, the set is not atomic). */
+SOCKIT_API void sockit_server_stats_get(const sockit_server *srv, sockit_server_stats *out);
+
+/* ---- connections (event-driven mode; only on the connection's worker thread) ---------------- */
+
+/* Sends len bytes: what the kernel does not take now is queued and sent as the peer reads.
+ * Returns 0, -ENOBUFS if the queue would pass 4 x out_limit (the program ignored backpressure;
+ * nothing is queued), or -EPIPE if the connection is closing or failed. */
+SOCKIT_API int sockit_conn_send(sockit_conn *c, const void *data, size_t len);
+
+/* Bytes queued and not yet sent. */
+SOCKIT_API size_t sockit_conn_pending(const sockit_conn *c);
+
+/* Closes after the queued output is sent (reading stops now). Safe inside any callback. */
+SOCKIT_API void sockit_conn_close(sockit_conn *c);
+
+/* Closes now, dropping queued output (a reset if there was any). */
+SOCKIT_API void sockit_conn_abort(sockit_conn *c);
+
+/* Half-close: shuts down the sending side once the queue is sent; reading goes on. */
+SOCKIT_API void sockit_conn_shutdown(sockit_conn *c);
+
+/* Stops / resumes reading from the peer (your own flow control). */
+SOCKIT_API void sockit_conn_pause(sockit_conn *c);
+SOCKIT_API void sockit_conn_resume(sockit_conn *c);
+
+SOCKIT_API int sockit_conn_fd(const sockit_conn *c);
+SOCKIT_API int sockit_conn_peer(const sockit_conn *c, sockit_addr *out);
+SOCKIT_API void sockit_conn_set_data(sockit_conn *c, void *data); /* yours, per connection */
+SOCKIT_API void *sockit_conn_data(const sockit_conn *c);
+SOCKIT_API sockit_server *sockit_conn_server(const sockit_conn *c);
+SOCKIT_API sockit_loop *sockit_conn_loop(const sockit_conn *c);   /* the worker's loop */
+
+/* ---- datagrams -------------------------------------------------------------------------------- */
+
+/* Sends a datagram back to the sender of the one being handled. Returns the byte count or a code. */
+SOCKIT_API ssize_t sockit_dgram_reply(sockit_dgram *d, const void *data, size_t len);
+/* Sends a datagram to any address from the worker's socket. */
+SOCKIT_API ssize_t sockit_dgram_sendto(sockit_dgram *d, const void *data, size_t len,
+                                       const sockit_addr *to);
+SOCKIT_API sockit_server *sockit_dgram_server(const sockit_dgram *d);
+
+/* The number of CPU cores (the default worker count). */
+SOCKIT_API int sockit_ncpu(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCKIT_SERVER_H */

@@ -1,0 +1,119 @@
+/*
+ * Private to the server core: the server, its workers and the connection table.
+ */
+#ifndef SOCKIT_INTERNAL_SERVER_H
+#define SOCKIT_INTERNAL_SERVER_H
+
+#include "internal/loop.h"
+#include <sockit/server.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Counters with a single writer (the owning thread) and any reader: relaxed load + store, no
+ * locked instruction on the hot path. */
+typedef _Atomic uint64_t sockit__counter;
+static inline void sockit__count(sockit__counter *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+struct worker;
+
+/*
+ * One connection: 88 bytes on x86-64, from a per-worker table that is reserved for max_conns
+ * entries but only touched as it is used. An idle connection owns no buffers.
+ */
+struct sockit_conn {
+    int fd;
+    uint32_t flags;
+    struct worker *w;
+    void *data;                        /* the user's */
+    char *out;                         /* queued output: [out_off, out_len) */
+    uint32_t out_off, out_len, out_cap;
+    uint32_t in_len;                   /* held input (unconsumed) */
+    char *in;
+    uint32_t in_cap;
+    int reason;                        /* why it is being closed */
+    int64_t last;                      /* last activity (loop time, ns) */
+    uint32_t prev, next;               /* activity list links: index + 1, 0 for none */
+};
+
+struct list {
+    uint32_t head, tail;
+};
+
+struct sockit_dgram {
+    struct worker *w;
+    const sockit_addr *from;
+};
+
+struct worker {
+    sockit_server *srv;
+    int index;
+    pthread_t tid;
+    int started;
+    sockit_loop *loop;
+    int lfd;       /* listening or datagram socket watched by this worker */
+    int own_lfd;   /* 1 if this worker closes it */
+
+    struct sockit_conn *conns; /* max_conns entries, touched lazily */
+    uint32_t cap, hwm, free_head, nconns;
+    struct list first, idle;   /* awaiting their first byte / ordered by last activity */
+
+    uint32_t *kicked;          /* conns to settle at the end of the round */
+    uint32_t nkicked, kicked_cap;
+    sockit_timer kick_timer, sweep_timer, grace_timer;
+
+    char *rbuf;
+    size_t rsize;
+
+    int stopping;
+    int64_t grace_deadline;
+    int64_t last_refusal_log;
+    uint64_t refusals_unlogged;
+
+    sockit__counter accepted, refused, timed_out, closed, bytes_in, bytes_out;
+};
+
+struct pool_item {
+    int fd;
+    sockit_addr peer;
+};
+
+struct sockit_server {
+    sockit_server_config cfg;
+    char *host, *port;
+    sockit_server_cbs cbs;
+    int type, family, is_unix_path;
+    sockit_addr addr;
+
+    struct worker *w;
+    int nworkers;
+    _Atomic int stopping;
+    _Atomic int running_workers;
+    _Atomic uint64_t active; /* open connections, all workers */
+    sockit_loop *ctrl;       /* sockit_server_run's loop, stopped when the last worker ends */
+    pthread_mutex_t ctrl_mu;
+
+    /* threaded mode */
+    pthread_t *pool;
+    int npool;
+    struct pool_item *queue;
+    int qcap, qhead, qlen;
+    int *busy_fds;           /* per pool thread: the fd it serves, -1 idle */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    int pool_stop;
+};
+
+/* threaded.c */
+int sockit__pool_start(sockit_server *srv);
+int sockit__pool_offer(sockit_server *srv, int fd, const sockit_addr *peer);
+void sockit__pool_stop(sockit_server *srv, int64_t grace_deadline);
+void sockit__pool_join(sockit_server *srv);
+
+/* server.c */
+void sockit__server_log(sockit_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

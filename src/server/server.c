@@ -1,0 +1,954 @@
+/*
+ * The server core, event-driven mode: workers, accept, the connection life cycle.
+ *
+ * A connection's life: accept -> on_open -> (read -> on_data -> send/queue)* -> close -> on_close.
+ * Teardown never happens inside user code: public calls only set flags and "kick" the connection;
+ * the worker settles it (closes, shuts down, changes what the loop watches) after the callback
+ * returns or at the end of the round. That makes every conn call safe in every callback.
+ */
+#include "internal/server.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum {
+    C_OPEN = 1 << 0,      /* slot in use */
+    C_GOT_DATA = 1 << 1,  /* first byte seen: on the idle list, not the first-byte list */
+    C_PAUSED = 1 << 2,    /* the user paused reading */
+    C_BACKPR = 1 << 3,    /* reading paused by backpressure */
+    C_CLOSING = 1 << 4,   /* close once the output is sent */
+    C_SHUT = 1 << 5,      /* shut down the sending side once the output is sent */
+    C_SHUT_DONE = 1 << 6,
+    C_EOF = 1 << 7,       /* the peer finished sending */
+    C_DEAD = 1 << 8,      /* failed or aborted: tear down */
+    C_IN_CB = 1 << 9,     /* user code is running for it */
+    C_KICKED = 1 << 10,   /* on the worker's kick list */
+    C_WANT_R = 1 << 11,   /* what the loop watches now */
+    C_WANT_W = 1 << 12,
+    C_NOTIFY_W = 1 << 13, /* call on_writable when the queue drains */
+    C_LISTED = 1 << 14,   /* on an activity list */
+};
+
+#define READS_PER_EVENT 4
+#define ACCEPTS_PER_EVENT 64
+#define DGRAMS_PER_EVENT 64
+
+static void on_conn_event(sockit_loop *loop, int fd, int events, void *arg);
+static void settle(struct sockit_conn *c);
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+void sockit__server_log(sockit_server *srv, const char *fmt, ...)
+{
+    if (!srv->cfg.log) return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    srv->cfg.log(srv->cfg.user, msg);
+}
+
+/* ---- activity lists (intrusive, by index + 1) ------------------------------------------------ */
+
+static uint32_t idx(const struct sockit_conn *c) { return (uint32_t)(c - c->w->conns) + 1; }
+static struct sockit_conn *at(struct worker *w, uint32_t i) { return &w->conns[i - 1]; }
+
+static void list_unlink(struct list *l, struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    if (c->prev) at(w, c->prev)->next = c->next;
+    else l->head = c->next;
+    if (c->next) at(w, c->next)->prev = c->prev;
+    else l->tail = c->prev;
+    c->prev = c->next = 0;
+}
+
+static void list_append(struct list *l, struct sockit_conn *c)
+{
+    uint32_t i = idx(c);
+    c->prev = l->tail;
+    c->next = 0;
+    if (l->tail) at(c->w, l->tail)->next = i;
+    else l->head = i;
+    l->tail = i;
+}
+
+static struct list *list_of(struct sockit_conn *c)
+{
+    return (c->flags & C_GOT_DATA) ? &c->w->idle : &c->w->first;
+}
+
+/* Traffic: the connection moves to the tail of the idle list (O(1)). */
+static void touch(struct sockit_conn *c)
+{
+    c->last = c->w->loop->now;
+    if (!(c->flags & C_LISTED)) return;
+    list_unlink(list_of(c), c);
+    c->flags |= C_GOT_DATA;
+    list_append(&c->w->idle, c);
+}
+
+/* ---- the connection table ------------------------------------------------------------------ */
+
+static struct sockit_conn *conn_alloc(struct worker *w)
+{
+    uint32_t i;
+    if (w->free_head) {
+        i = w->free_head;
+        w->free_head = at(w, i)->next;
+    } else if (w->hwm < w->cap) {
+        i = ++w->hwm;
+    } else {
+        return NULL;
+    }
+    struct sockit_conn *c = at(w, i);
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    c->flags = C_OPEN;
+    return c;
+}
+
+static void conn_release(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    uint32_t i = idx(c);
+    free(c->out);
+    free(c->in);
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    c->next = w->free_head;
+    w->free_head = i;
+}
+
+/* Closes the fd and gives the slot back; on_close runs first. Never called inside user code. */
+static void teardown(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    sockit_server *srv = w->srv;
+    if (c->flags & C_LISTED) list_unlink(list_of(c), c);
+    c->flags &= ~C_LISTED;
+    sockit_loop_del(w->loop, c->fd);
+    if ((c->flags & C_DEAD) && c->out_len > c->out_off) {
+        /* Dropping queued output: make it a reset, so the peer knows the stream is cut. */
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    if (srv->cbs.on_close) {
+        c->flags |= C_IN_CB;
+        srv->cbs.on_close(c, c->reason);
+    }
+    close(c->fd);
+    w->nconns--;
+    atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
+    sockit__count(&w->closed, 1);
+    conn_release(c);
+}
+
+static void kick(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    if (c->flags & C_KICKED) return;
+    if (w->nkicked == w->kicked_cap) {
+        uint32_t cap = w->kicked_cap ? w->kicked_cap * 2 : 64;
+        uint32_t *k = realloc(w->kicked, cap * sizeof *k);
+        if (!k) { /* cannot queue: the next event or sweep on this conn settles it */
+            return;
+        }
+        w->kicked = k;
+        w->kicked_cap = cap;
+    }
+    c->flags |= C_KICKED;
+    w->kicked[w->nkicked++] = idx(c);
+    if (!sockit_timer_active(&w->kick_timer)) sockit_timer_start(w->loop, &w->kick_timer, 0, 0);
+}
+
+/* ---- reading --------------------------------------------------------------------------------- */
+
+static int reading(const struct sockit_conn *c)
+{
+    return !(c->flags & (C_PAUSED | C_BACKPR | C_CLOSING | C_EOF | C_DEAD));
+}
+
+static void fail(struct sockit_conn *c, int reason)
+{
+    if (!(c->flags & C_DEAD)) c->reason = reason;
+    c->flags |= C_DEAD;
+}
+
+/* Hands data to on_data and keeps what it did not consume. */
+static void deliver(struct sockit_conn *c, const char *data, size_t len)
+{
+    sockit_server *srv = c->w->srv;
+    c->flags |= C_IN_CB;
+    size_t used = srv->cbs.on_data(c, data, len);
+    c->flags &= ~C_IN_CB;
+    if (used > len) used = len;
+    size_t rest = len - used;
+    if (data == c->in) {
+        if (rest && used) memmove(c->in, c->in + used, rest);
+        c->in_len = (uint32_t)rest;
+        if (!rest) {
+            free(c->in);
+            c->in = NULL;
+            c->in_cap = 0;
+        }
+    } else if (rest) {
+        uint32_t cap = rest < 4096 ? 4096 : (uint32_t)rest;
+        if (cap < srv->cfg.in_limit && cap * 2 <= srv->cfg.in_limit) cap *= 2;
+        if (!(c->in = malloc(cap))) {
+            fail(c, -ENOMEM);
+            return;
+        }
+        memcpy(c->in, data + used, rest);
+        c->in_len = (uint32_t)rest;
+        c->in_cap = cap;
+    }
+    if (c->in_len >= srv->cfg.in_limit && !(c->flags & (C_DEAD | C_CLOSING)))
+        fail(c, SOCKIT_ETOOLONG);
+}
+
+/* Where the next read goes: after held input, growing it up to in_limit, or the worker buffer. */
+static char *read_target(struct sockit_conn *c, size_t *room)
+{
+    struct worker *w = c->w;
+    size_t limit = w->srv->cfg.in_limit;
+    if (!c->in_len) {
+        *room = w->rsize;
+        return w->rbuf;
+    }
+    if (c->in_cap - c->in_len < 1024 && c->in_cap < limit) {
+        size_t cap = c->in_cap * 2 < limit ? c->in_cap * 2 : limit;
+        char *n = realloc(c->in, cap);
+        if (n) {
+            c->in = n;
+            c->in_cap = (uint32_t)cap;
+        }
+    }
+    *room = c->in_cap - c->in_len;
+    return c->in + c->in_len;
+}
+
+static void on_eof(struct sockit_conn *c)
+{
+    sockit_server *srv = c->w->srv;
+    c->flags |= C_EOF;
+    if (srv->cbs.on_eof) {
+        c->flags |= C_IN_CB;
+        srv->cbs.on_eof(c);
+        c->flags &= ~C_IN_CB;
+    } else {
+        c->flags |= C_CLOSING;
+    }
+}
+
+static void do_read(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    for (int i = 0; i < READS_PER_EVENT && reading(c); i++) {
+        size_t room;
+        char *buf = read_target(c, &room);
+        if (room == 0) {
+            fail(c, SOCKIT_ETOOLONG);
+            return;
+        }
+        ssize_t n = recv(c->fd, buf, room, 0);
+        if (n == 0) {
+            on_eof(c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) fail(c, -errno);
+            return;
+        }
+        touch(c);
+        sockit__count(&w->bytes_in, (uint64_t)n);
+        if (buf == w->rbuf) {
+            deliver(c, buf, (size_t)n);
+        } else {
+            c->in_len += (uint32_t)n;
+            deliver(c, c->in, c->in_len);
+        }
+        if ((size_t)n < room) return; /* drained: level-triggered readiness will say if not */
+    }
+}
+
+/* ---- writing --------------------------------------------------------------------------------- */
+
+static size_t pending(const struct sockit_conn *c) { return c->out_len - c->out_off; }
+
+static void do_write(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    while (pending(c)) {
+        ssize_t n = send(c->fd, c->out + c->out_off, pending(c), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) fail(c, -errno);
+            return;
+        }
+        c->out_off += (uint32_t)n;
+        sockit__count(&w->bytes_out, (uint64_t)n);
+        touch(c);
+    }
+    free(c->out); /* drained: an idle connection holds no buffer */
+    c->out = NULL;
+    c->out_off = c->out_len = c->out_cap = 0;
+    c->flags &= ~C_BACKPR;
+    if ((c->flags & C_NOTIFY_W) && w->srv->cbs.on_writable && !(c->flags & (C_DEAD | C_CLOSING))) {
+        c->flags &= ~C_NOTIFY_W;
+        c->flags |= C_IN_CB;
+        w->srv->cbs.on_writable(c);
+        c->flags &= ~C_IN_CB;
+    }
+}
+
+int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
+{
+    struct worker *w = c->w;
+    size_t limit = w->srv->cfg.out_limit;
+    if (c->flags & (C_DEAD | C_CLOSING | C_SHUT | C_SHUT_DONE)) return -EPIPE;
+    if (len == 0) return 0;
+    const char *p = data;
+    if (!pending(c)) {
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            int e = -errno;
+            fail(c, e);
+            kick(c);
+            return e;
+        }
+        if (n > 0) {
+            sockit__count(&w->bytes_out, (uint64_t)n);
+            touch(c);
+            p += n;
+            len -= (size_t)n;
+        }
+        if (len == 0) return 0;
+    } else if (pending(c) + len > 4 * limit) {
+        return -ENOBUFS;
+    }
+    if (c->out_len + len > c->out_cap) { /* compact, then grow */
+        size_t have = pending(c);
+        if (c->out_off) {
+            memmove(c->out, c->out + c->out_off, have);
+            c->out_off = 0;
+            c->out_len = (uint32_t)have;
+        }
+        if (have + len > c->out_cap) {
+            size_t cap = c->out_cap ? c->out_cap : 4096;
+            while (cap < have + len) cap *= 2;
+            if (cap > UINT32_MAX) return -ENOBUFS;
+            char *n = realloc(c->out, cap);
+            if (!n) return -ENOMEM;
+            c->out = n;
+            c->out_cap = (uint32_t)cap;
+        }
+    }
+    memcpy(c->out + c->out_len, p, len);
+    c->out_len += (uint32_t)len;
+    if (pending(c) > limit) c->flags |= C_BACKPR | C_NOTIFY_W;
+    kick(c);
+    return 0;
+}
+
+size_t sockit_conn_pending(const sockit_conn *c) { return pending(c); }
+
+/* ---- settling: apply what the flags say ------------------------------------------------------- */
+
+static void settle(struct sockit_conn *c)
+{
+    struct worker *w = c->w;
+    if (!(c->flags & C_OPEN) || (c->flags & C_IN_CB)) return;
+    if ((c->flags & C_DEAD) || ((c->flags & C_CLOSING) && !pending(c))) {
+        teardown(c);
+        return;
+    }
+    if ((c->flags & C_SHUT) && !pending(c)) {
+        shutdown(c->fd, SHUT_WR);
+        c->flags = (c->flags & ~C_SHUT) | C_SHUT_DONE;
+        if (c->flags & C_EOF) { /* both directions done */
+            teardown(c);
+            return;
+        }
+    }
+    if (w->stopping && !pending(c) && !c->in_len) { /* stopping: idle connections go now */
+        c->reason = -ESHUTDOWN;
+        teardown(c);
+        return;
+    }
+    uint32_t want = (reading(c) ? C_WANT_R : 0) | (pending(c) ? C_WANT_W : 0);
+    if (want != (c->flags & (C_WANT_R | C_WANT_W))) {
+        int ev = (want & C_WANT_R ? SOCKIT_READABLE : 0) | (want & C_WANT_W ? SOCKIT_WRITABLE : 0);
+        int r = sockit_loop_mod(w->loop, c->fd, ev);
+        if (r < 0) {
+            fail(c, r);
+            teardown(c);
+            return;
+        }
+        c->flags = (c->flags & ~(C_WANT_R | C_WANT_W)) | want;
+    }
+}
+
+static void on_kick(sockit_loop *loop, sockit_timer *t, void *arg)
+{
+    struct worker *w = arg;
+    /* Settling may kick again (a callback sends): take the list as it is now. */
+    for (uint32_t i = 0; i < w->nkicked; i++) {
+        struct sockit_conn *c = at(w, w->kicked[i]);
+        if (!(c->flags & C_OPEN) || !(c->flags & C_KICKED)) continue;
+        c->flags &= ~C_KICKED;
+        if (c->in_len && reading(c) && !(c->flags & C_IN_CB)) deliver(c, c->in, c->in_len);
+        if (pending(c) && !(c->flags & C_DEAD)) do_write(c);
+        settle(c);
+    }
+    w->nkicked = 0;
+}
+
+static void on_conn_event(sockit_loop *loop, int fd, int events, void *arg)
+{
+    struct sockit_conn *c = arg;
+    int handled = 0;
+    if ((events & SOCKIT_WRITABLE) && pending(c)) {
+        do_write(c);
+        handled = 1;
+    }
+    if ((events & (SOCKIT_READABLE | SOCKIT_HUP | SOCKIT_ERROR)) && reading(c)) {
+        do_read(c);
+        handled = 1;
+    }
+    if (!handled && (events & (SOCKIT_HUP | SOCKIT_ERROR))) {
+        /* Not reading (paused) and nothing to write, yet the socket hung up: find out why, or the
+         * level-triggered report would spin. */
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) fail(c, -err);
+        else if (!(c->flags & C_EOF)) on_eof(c);
+        else fail(c, 0);
+    }
+    settle(c);
+}
+
+/* ---- accepting --------------------------------------------------------------------------------- */
+
+static void refuse(struct worker *w, int fd, const char *why)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    sockit__count(&w->refused, 1);
+    int64_t now = w->loop->now;
+    if (now - w->last_refusal_log >= 1000000000) { /* at most one line a second per worker */
+        sockit__server_log(w->srv, "refused a connection: %s (%llu more refused since last said)",
+                           why, (unsigned long long)w->refusals_unlogged);
+        w->last_refusal_log = now;
+        w->refusals_unlogged = 0;
+    } else {
+        w->refusals_unlogged++;
+    }
+}
+
+static void open_conn(struct worker *w, int fd)
+{
+    sockit_server *srv = w->srv;
+    uint64_t active = atomic_fetch_add_explicit(&srv->active, 1, memory_order_relaxed);
+    struct sockit_conn *c = active < (uint64_t)srv->cfg.max_conns ? conn_alloc(w) : NULL;
+    if (!c) {
+        atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
+        char why[64];
+        snprintf(why, sizeof why, "connection limit %d reached", srv->cfg.max_conns);
+        refuse(w, fd, why);
+        return;
+    }
+    c->fd = fd;
+    c->last = w->loop->now;
+    w->nconns++;
+    sockit__count(&w->accepted, 1);
+    if (sockit_loop_add(w->loop, fd, SOCKIT_READABLE, on_conn_event, c) < 0) {
+        sockit__server_log(srv, "%s", sockit_errmsg());
+        close(fd);
+        w->nconns--;
+        atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
+        conn_release(c);
+        return;
+    }
+    c->flags |= C_WANT_R | C_LISTED;
+    list_append(&w->first, c);
+    if (srv->cbs.on_open) {
+        c->flags |= C_IN_CB;
+        int r = srv->cbs.on_open(c);
+        c->flags &= ~C_IN_CB;
+        if (r < 0) { /* refused by the user: no on_close for a conn never opened */
+            list_unlink(&w->first, c);
+            sockit_loop_del(w->loop, fd);
+            close(fd);
+            w->nconns--;
+            atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
+            conn_release(c);
+            return;
+        }
+    }
+    settle(c);
+}
+
+static void on_accept(sockit_loop *loop, int lfd, int events, void *arg)
+{
+    struct worker *w = arg;
+    int threaded = w->srv->cfg.threads > 0;
+    for (int i = 0; i < ACCEPTS_PER_EVENT && !w->stopping; i++) {
+        sockit_addr peer = {.len = sizeof peer.sa};
+        int fd = accept4(lfd, (struct sockaddr *)&peer.sa, &peer.len,
+                         SOCK_CLOEXEC | (threaded ? 0 : SOCK_NONBLOCK));
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                sockit__server_log(w->srv, "accept: %s (open connections: %u)", sockit_strerror(-errno),
+                                   w->nconns);
+            return; /* EAGAIN, or out of fds: the loop reports the listener again later */
+        }
+        if (!threaded) {
+            open_conn(w, fd);
+        } else if (sockit__pool_offer(w->srv, fd, &peer) < 0) {
+            char why[64];
+            snprintf(why, sizeof why, "all %d threads busy and %d queued", w->srv->cfg.threads,
+                     w->srv->cfg.queue);
+            refuse(w, fd, why);
+        } else {
+            sockit__count(&w->accepted, 1);
+        }
+    }
+}
+
+/* ---- datagrams ---------------------------------------------------------------------------------- */
+
+ssize_t sockit_dgram_sendto(sockit_dgram *d, const void *data, size_t len, const sockit_addr *to)
+{
+    for (;;) {
+        ssize_t n = sendto(d->w->lfd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT,
+                           (const struct sockaddr *)&to->sa, to->len);
+        if (n >= 0) {
+            sockit__count(&d->w->bytes_out, (uint64_t)n);
+            return n;
+        }
+        if (errno != EINTR) return sockit__fail(-errno, "sendto");
+    }
+}
+
+ssize_t sockit_dgram_reply(sockit_dgram *d, const void *data, size_t len)
+{
+    return sockit_dgram_sendto(d, data, len, d->from);
+}
+
+sockit_server *sockit_dgram_server(const sockit_dgram *d) { return d->w->srv; }
+
+static void on_datagram_ready(sockit_loop *loop, int fd, int events, void *arg)
+{
+    struct worker *w = arg;
+    sockit_addr from;
+    sockit_dgram d = {w, &from};
+    for (int i = 0; i < DGRAMS_PER_EVENT; i++) {
+        from.len = sizeof from.sa;
+        ssize_t n = recvfrom(fd, w->rbuf, w->rsize, MSG_DONTWAIT, (struct sockaddr *)&from.sa, &from.len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return; /* EAGAIN; or an ICMP error from an earlier reply: nothing to do here */
+        }
+        sockit__count(&w->accepted, 1);
+        sockit__count(&w->bytes_in, (uint64_t)n);
+        w->srv->cbs.on_datagram(&d, w->rbuf, (size_t)n, &from);
+    }
+}
+
+/* ---- timeouts and stopping -------------------------------------------------------------------- */
+
+static void expire(struct worker *w, struct list *l, double timeout)
+{
+    int64_t limit = w->loop->now - (int64_t)(timeout * 1e9);
+    while (l->head) {
+        struct sockit_conn *c = at(w, l->head);
+        if (c->last > limit) break;
+        if (c->flags & C_IN_CB) break; /* cannot happen from a timer; kept for safety */
+        sockit__count(&w->timed_out, 1);
+        fail(c, -ETIMEDOUT);
+        teardown(c);
+    }
+}
+
+static void on_sweep(sockit_loop *loop, sockit_timer *t, void *arg)
+{
+    struct worker *w = arg;
+    const sockit_server_config *cfg = &w->srv->cfg;
+    if (cfg->first_byte_timeout > 0) expire(w, &w->first, cfg->first_byte_timeout);
+    if (cfg->idle_timeout > 0) expire(w, &w->idle, cfg->idle_timeout);
+    if (cfg->first_byte_timeout <= 0 && cfg->idle_timeout > 0) expire(w, &w->first, cfg->idle_timeout);
+}
+
+static void on_grace(sockit_loop *loop, sockit_timer *t, void *arg) { (void)arg; }
+
+static void begin_stop(struct worker *w)
+{
+    sockit_server *srv = w->srv;
+    w->stopping = 1;
+    if (w->lfd >= 0) {
+        sockit_loop_del(w->loop, w->lfd);
+        if (w->own_lfd) close(w->lfd);
+        w->lfd = -1;
+    }
+    double grace = srv->cfg.stop_grace;
+    w->grace_deadline = w->loop->now + (int64_t)(grace * 1e9);
+    sockit_timer_start(w->loop, &w->grace_timer, grace, 0);
+    for (uint32_t i = 1; i <= w->hwm; i++) {
+        struct sockit_conn *c = at(w, i);
+        if (c->flags & C_OPEN) settle(c); /* idle ones close now; busy ones when they are done */
+    }
+}
+
+static void close_all(struct worker *w)
+{
+    for (uint32_t i = 1; i <= w->hwm; i++) {
+        struct sockit_conn *c = at(w, i);
+        if (!(c->flags & C_OPEN)) continue;
+        c->flags &= ~C_IN_CB;
+        fail(c, -ESHUTDOWN);
+        teardown(c);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    sockit_server *srv = w->srv;
+    for (;;) {
+        if (sockit_loop_run_once(w->loop, -1) < 0) {
+            sockit__server_log(srv, "worker %d: %s", w->index, sockit_errmsg());
+            break;
+        }
+        if (atomic_load(&srv->stopping) && !w->stopping) begin_stop(w);
+        if (w->stopping && (w->nconns == 0 || sockit__now() >= w->grace_deadline)) break;
+    }
+    close_all(w);
+    if (atomic_fetch_sub(&srv->running_workers, 1) == 1) {
+        pthread_mutex_lock(&srv->ctrl_mu);
+        if (srv->ctrl) sockit_loop_stop(srv->ctrl);
+        pthread_mutex_unlock(&srv->ctrl_mu);
+    }
+    return NULL;
+}
+
+/* ---- setting up --------------------------------------------------------------------------------- */
+
+int sockit_ncpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int open_listener(sockit_server *srv, const char *port, int reuse_port, int *fd)
+{
+    sockit_server_opts o = {.family = srv->family, .type = srv->type, .backlog = srv->cfg.backlog,
+                            .reuse_port = reuse_port, .unix_mode = srv->cfg.unix_mode};
+    sockit_sock *s;
+    int r = sockit_create_server(&s, srv->host, port, &o);
+    if (r < 0) return r;
+    *fd = sockit_detach(s);
+    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
+    return 0;
+}
+
+static int worker_init(sockit_server *srv, struct worker *w, int i)
+{
+    w->srv = srv;
+    w->index = i;
+    w->lfd = -1;
+    int r = sockit_loop_new(&w->loop, SOCKIT_LOOP_DEFAULT);
+    if (r < 0) return r;
+    w->rsize = srv->cfg.read_size;
+    w->rbuf = malloc(w->rsize);
+    w->cap = (uint32_t)srv->cfg.max_conns;
+    /* Reserved, not touched: pages are only faulted in as connections use them. */
+    int streams = srv->type != SOCK_DGRAM && srv->cfg.threads <= 0;
+    w->conns = streams ? calloc(w->cap, sizeof *w->conns) : NULL;
+    if (!w->rbuf || (streams && !w->conns))
+        return sockit__fail(-ENOMEM, "server: worker %d buffers", i);
+    sockit_timer_init(&w->kick_timer, on_kick, w);
+    sockit_timer_init(&w->sweep_timer, on_sweep, w);
+    sockit_timer_init(&w->grace_timer, on_grace, w);
+    return 0;
+}
+
+static int check_config(const sockit_server_config *cfg)
+{
+    const sockit_server_cbs *cb = cfg->cbs;
+    if (!cb) return sockit__failmsg(-EINVAL, "server: no callbacks given");
+    if (cfg->threads > 0 && !cb->handle)
+        return sockit__failmsg(-EINVAL, "server: threaded mode needs a handle callback");
+    if (cfg->threads <= 0 && cfg->type == SOCK_DGRAM && !cb->on_datagram)
+        return sockit__failmsg(-EINVAL, "server: a datagram server needs on_datagram");
+    if (cfg->threads <= 0 && cfg->type != SOCK_DGRAM && !cb->on_data)
+        return sockit__failmsg(-EINVAL, "server: a stream server needs on_data");
+    if (cfg->threads > 0 && cfg->type == SOCK_DGRAM)
+        return sockit__failmsg(-EINVAL, "server: threaded mode is for stream servers");
+    return 0;
+}
+
+static void apply_defaults(sockit_server *srv, const sockit_server_config *cfg)
+{
+    srv->cfg = *cfg;
+    sockit_server_config *c = &srv->cfg;
+    if (c->max_conns <= 0) c->max_conns = 10000;
+    if (c->stop_grace <= 0) c->stop_grace = 5.0;
+    if (!c->out_limit) c->out_limit = 256 * 1024;
+    if (!c->in_limit) c->in_limit = 64 * 1024;
+    if (c->in_limit > UINT32_MAX / 2) c->in_limit = UINT32_MAX / 2;
+    if (!c->read_size) c->read_size = 64 * 1024;
+    if (c->threads > 0) c->workers = 1; /* one acceptor loop */
+    else if (c->workers <= 0) c->workers = sockit_ncpu();
+    if (c->queue <= 0) c->queue = c->threads;
+    srv->cbs = *cfg->cbs;
+    c->cbs = &srv->cbs;
+    srv->type = c->type ? c->type : SOCK_STREAM;
+    srv->family = c->family;
+}
+
+static int bind_all(sockit_server *srv)
+{
+    int r = open_listener(srv, srv->port, srv->nworkers > 1 && !srv->is_unix_path, &srv->w[0].lfd);
+    if (r < 0) return r;
+    srv->w[0].own_lfd = 1;
+    sockit_sock *tmp;
+    if ((r = sockit_fromfd(&tmp, srv->w[0].lfd)) < 0) return r;
+    r = sockit_getsockname(tmp, &srv->addr);
+    sockit_detach(tmp);
+    if (r < 0) return r;
+    char port[16];
+    snprintf(port, sizeof port, "%d", sockit_addr_port(&srv->addr));
+    for (int i = 1; i < srv->nworkers; i++) {
+        if (srv->is_unix_path || srv->addr.sa.ss_family == AF_UNIX) { /* one socket, shared */
+            srv->w[i].lfd = srv->w[0].lfd;
+            continue;
+        }
+        if ((r = open_listener(srv, port, 1, &srv->w[i].lfd)) < 0) return r;
+        srv->w[i].own_lfd = 1;
+    }
+    return 0;
+}
+
+int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
+{
+    int r = check_config(cfg);
+    if (r < 0) return r;
+    sockit_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return sockit__fail(-ENOMEM, "server");
+    apply_defaults(srv, cfg);
+    pthread_mutex_init(&srv->ctrl_mu, NULL);
+    srv->host = cfg->host ? strdup(cfg->host) : NULL;
+    srv->port = cfg->port ? strdup(cfg->port) : NULL;
+    srv->cfg.host = srv->host;
+    srv->cfg.port = srv->port;
+    srv->is_unix_path = srv->host && (srv->family == AF_UNIX || (srv->family == 0 &&
+                                      (srv->host[0] == '/' || srv->host[0] == '@')));
+    srv->nworkers = srv->cfg.workers;
+    srv->w = calloc((size_t)srv->nworkers, sizeof *srv->w);
+    if (!srv->w || (cfg->host && !srv->host) || (cfg->port && !srv->port)) {
+        r = sockit__fail(-ENOMEM, "server");
+        goto fail;
+    }
+    for (int i = 0; i < srv->nworkers; i++)
+        if ((r = worker_init(srv, &srv->w[i], i)) < 0) goto fail;
+    if ((r = bind_all(srv)) < 0) goto fail;
+    *out = srv;
+    return 0;
+fail:
+    sockit_server_free(srv);
+    return r;
+}
+
+int sockit_server_addr(const sockit_server *srv, sockit_addr *out)
+{
+    *out = srv->addr;
+    return 0;
+}
+
+void *sockit_server_user(const sockit_server *srv) { return srv->cfg.user; }
+
+static int worker_start(sockit_server *srv, struct worker *w)
+{
+    /* Threaded mode uses on_accept too: it hands each fd to the pool. */
+    sockit_io_cb cb = srv->type == SOCK_DGRAM ? on_datagram_ready : on_accept;
+    int r = sockit_loop_add(w->loop, w->lfd, SOCKIT_READABLE, cb, w);
+    if (r < 0) return r;
+    const sockit_server_config *c = &srv->cfg;
+    double t = 0;
+    if (c->idle_timeout > 0) t = c->idle_timeout;
+    if (c->first_byte_timeout > 0 && (t == 0 || c->first_byte_timeout < t)) t = c->first_byte_timeout;
+    if (t > 0 && !c->threads) {
+        double period = t / 8;
+        period = period < 0.01 ? 0.01 : period > 1 ? 1 : period;
+        sockit_timer_start(w->loop, &w->sweep_timer, period, period);
+    }
+    /* Workers take no signals: they belong to whoever runs the server. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = -pthread_create(&w->tid, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r < 0) return sockit__fail(r, "server: starting worker %d", w->index);
+    w->started = 1;
+    return 0;
+}
+
+int sockit_server_start(sockit_server *srv)
+{
+    int r = 0;
+    if (srv->cfg.threads > 0 && (r = sockit__pool_start(srv)) < 0) return r;
+    atomic_store(&srv->running_workers, srv->nworkers);
+    for (int i = 0; i < srv->nworkers; i++) {
+        if ((r = worker_start(srv, &srv->w[i])) < 0) {
+            atomic_fetch_sub(&srv->running_workers, srv->nworkers - i);
+            sockit_server_stop(srv);
+            sockit_server_wait(srv);
+            return r;
+        }
+    }
+    return 0;
+}
+
+void sockit_server_stop(sockit_server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    for (int i = 0; i < srv->nworkers; i++)
+        if (srv->w[i].loop) sockit_loop_wake(srv->w[i].loop);
+}
+
+int sockit_server_wait(sockit_server *srv)
+{
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (srv->w[i].started) pthread_join(srv->w[i].tid, NULL);
+        srv->w[i].started = 0;
+    }
+    if (srv->cfg.threads > 0) {
+        sockit__pool_stop(srv, sockit__now() + (int64_t)(srv->cfg.stop_grace * 1e9));
+        sockit__pool_join(srv);
+    }
+    return 0;
+}
+
+static void on_stop_signal(sockit_loop *loop, int signo, void *arg)
+{
+    sockit_server_stop(arg);
+}
+
+int sockit_server_run(sockit_server *srv)
+{
+    sigset_t two, old;
+    sigemptyset(&two);
+    sigaddset(&two, SIGINT);
+    sigaddset(&two, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &two, &old);
+    sockit_loop *ctrl;
+    int r = sockit_loop_new(&ctrl, SOCKIT_LOOP_DEFAULT);
+    if (r == 0) r = sockit_loop_signal(ctrl, SIGINT, on_stop_signal, srv);
+    if (r == 0) r = sockit_loop_signal(ctrl, SIGTERM, on_stop_signal, srv);
+    if (r == 0) {
+        pthread_mutex_lock(&srv->ctrl_mu);
+        srv->ctrl = ctrl;
+        pthread_mutex_unlock(&srv->ctrl_mu);
+        r = sockit_server_start(srv);
+    }
+    if (r == 0) r = sockit_loop_run(ctrl);
+    sockit_server_stop(srv);
+    sockit_server_wait(srv);
+    pthread_mutex_lock(&srv->ctrl_mu);
+    srv->ctrl = NULL;
+    pthread_mutex_unlock(&srv->ctrl_mu);
+    sockit_loop_free(ctrl);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+void sockit_server_free(sockit_server *srv)
+{
+    if (!srv) return;
+    for (int i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->w[i];
+        if (w->lfd >= 0 && w->own_lfd) close(w->lfd);
+        sockit_loop_free(w->loop);
+        free(w->rbuf);
+        free(w->conns);
+        free(w->kicked);
+    }
+    if (srv->is_unix_path && srv->host && srv->host[0] == '/') unlink(srv->host);
+    free(srv->w);
+    free(srv->host);
+    free(srv->port);
+    pthread_mutex_destroy(&srv->ctrl_mu);
+    free(srv);
+}
+
+void sockit_server_stats_get(const sockit_server *srv, sockit_server_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->w[i];
+        out->accepted += atomic_load_explicit(&w->accepted, memory_order_relaxed);
+        out->refused += atomic_load_explicit(&w->refused, memory_order_relaxed);
+        out->timed_out += atomic_load_explicit(&w->timed_out, memory_order_relaxed);
+        out->bytes_in += atomic_load_explicit(&w->bytes_in, memory_order_relaxed);
+        out->bytes_out += atomic_load_explicit(&w->bytes_out, memory_order_relaxed);
+    }
+    out->active = atomic_load_explicit(&srv->active, memory_order_relaxed);
+}
+
+/* ---- small accessors ------------------------------------------------------------------------------ */
+
+void sockit_conn_close(sockit_conn *c)
+{
+    c->flags |= C_CLOSING;
+    kick(c);
+}
+
+void sockit_conn_abort(sockit_conn *c)
+{
+    fail(c, 0);
+    kick(c);
+}
+
+void sockit_conn_shutdown(sockit_conn *c)
+{
+    if (!(c->flags & C_SHUT_DONE)) c->flags |= C_SHUT;
+    kick(c);
+}
+
+void sockit_conn_pause(sockit_conn *c)
+{
+    c->flags |= C_PAUSED;
+    kick(c);
+}
+
+void sockit_conn_resume(sockit_conn *c)
+{
+    c->flags &= ~C_PAUSED;
+    kick(c); /* held input is offered again at the end of this round */
+}
+
+int sockit_conn_fd(const sockit_conn *c) { return c->fd; }
+void sockit_conn_set_data(sockit_conn *c, void *data) { c->data = data; }
+void *sockit_conn_data(const sockit_conn *c) { return c->data; }
+sockit_server *sockit_conn_server(const sockit_conn *c) { return c->w->srv; }
+sockit_loop *sockit_conn_loop(const sockit_conn *c) { return c->w->loop; }
+
+int sockit_conn_peer(const sockit_conn *c, sockit_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->len = sizeof out->sa;
+    if (getpeername(c->fd, (struct sockaddr *)&out->sa, &out->len) < 0)
+        return sockit__fail(-errno, "getpeername");
+    return 0;
+}
