@@ -267,17 +267,28 @@ int sockit_connect(sockit_sock *s, const char *host, const char *port)
 
 /* ---- data --------------------------------------------------------------------------------- */
 
+/* The message for a failed transfer names the peer when the socket still knows it. */
+static int fail_io(const sockit_sock *s, int code, const char *op, const char *dir)
+{
+    sockit_addr peer;
+    char b[SOCKIT_ADDRSTRLEN];
+    peer.len = sizeof peer.sa;
+    if (code != -EAGAIN && getpeername(s->fd, (struct sockaddr *)&peer.sa, &peer.len) == 0)
+        return sockit__fail(code, "%s %s %s", op, dir, fmt(&peer, b));
+    return sockit__fail(code, "%s", op);
+}
+
 ssize_t sockit_send(sockit_sock *s, const void *buf, size_t len, int flags)
 {
     ssize_t n = sockit__send_dl(s, buf, len, flags, sockit__sock_deadline(s));
-    if (n < 0) return sockit__fail((int)n, "send");
+    if (n < 0) return fail_io(s, (int)n, "send", "to");
     return n;
 }
 
 ssize_t sockit_recv(sockit_sock *s, void *buf, size_t len, int flags)
 {
     ssize_t n = sockit__recv_dl(s, buf, len, flags, sockit__sock_deadline(s));
-    if (n < 0) return sockit__fail((int)n, "recv");
+    if (n < 0) return fail_io(s, (int)n, "recv", "from");
     return n;
 }
 
