@@ -1,0 +1,28 @@
+/*
+ * Private to the TLS layer, shared with the server core (non-blocking TLS connections).
+ */
+#ifndef SOCKIT_INTERNAL_TLS_H
+#define SOCKIT_INTERNAL_TLS_H
+
+#include "internal/core.h"
+#include <sockit/tls.h>
+
+#include <openssl/ssl.h>
+#include <stdatomic.h>
+
+struct tls_state {
+    SSL *ssl;
+    sockit_tls_ctx *ctx; /* a reference */
+    int server, handshaking;
+    char peer[160];      /* for messages */
+    char leaf_names[256]; /* the peer certificate's names, kept for a mismatch message */
+    char cache_key[160]; /* client: "host port" for session resumption */
+};
+
+/* A TLS state over fd (OpenSSL reads and writes the fd through our BIO); NULL on ENOMEM. */
+struct tls_state *sockit__tls_state_new(sockit_tls_ctx *c, int fd, int server, const char *peer);
+void sockit__tls_state_free(struct tls_state *t);
+void sockit__tls_ctx_unref(sockit_tls_ctx *c);
+SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c);
+
+#endif
