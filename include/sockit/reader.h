@@ -41,8 +41,9 @@ SOCKIT_API void sockit_reader_free(sockit_reader *r);
 SOCKIT_API ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max);
 
 /* Copies a line (as sockit_reader_line) into buf, NUL-terminated, the "\n" (and a "\r" before
- * it) removed when strip is 1. At most len-1 bytes fit. Returns the line length as received (so
- * 0 is still end of stream, and an empty line is 1 or 2). */
+ * it) removed when strip is 1. Returns the line length as received (so 0 is still end of stream,
+ * and an empty line is 1 or 2). A line of len bytes or more, end of line included (even when
+ * strip would remove it), is SOCKIT_ETOOLONG and stays buffered: nothing is truncated. */
 SOCKIT_API ssize_t sockit_reader_getline(sockit_reader *r, char *buf, size_t len, int strip);
 
 /* Reads up to len bytes: buffered bytes first, else one sockit_recv. 0 at end of stream. */

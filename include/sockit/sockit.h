@@ -104,6 +104,7 @@ typedef struct sockit_addr { /* one endpoint, a plain value you may copy */
  *                          IPv6, never sent to DNS; the %zone becomes the scope id
  *        "example.org"     resolved with the system resolver
  *        AF_UNIX:          "/path" or "@abstract"; NULL or "" asks for an autobound name
+ *        (with family 0, a host starting with '/' or '@' is AF_UNIX)
  * port:  "8080", "http" (looked up for the socket type), NULL / "" / "0" for any free port.
  *        Anything else is SOCKIT_ENOSERVICE. For AF_UNIX the port must be NULL or "".
  * family 0 (AF_UNSPEC) lets the host decide; type 0 means SOCK_STREAM.
@@ -123,17 +124,19 @@ SOCKIT_API int sockit_addr_ipv4(sockit_addr *out, uint32_t host_order, uint16_t 
 SOCKIT_API int sockit_addr_unix(sockit_addr *out, const char *path);
 
 /* Formats a as "127.0.0.1:80", "[::1]:443", "[fe80::1%lo]:22", "/run/app.sock", "@name"
- * (an unnamed AF_UNIX address is "", an empty address "(none)"). Non-printable bytes of an
- * abstract name are written as \xNN. Truncates to len (always NUL-terminated when len > 0).
- * Returns buf. The host part before the last ':' and the port after it resolve back to a. */
+ * (an unnamed AF_UNIX address is "", an empty address "(none)"). In a Unix name, control
+ * characters and backslashes are written as \xNN (so only such a name can need more than
+ * SOCKIT_ADDRSTRLEN). Truncates to len (always NUL-terminated when len > 0). Returns buf. sockit_addr_parse reads every such string back to the same address;
+ * for IP addresses, the host part before the last ':' and the port after it also resolve back. */
 SOCKIT_API const char *sockit_addr_format(const sockit_addr *a, char *buf, size_t len);
 
 /* The port of an AF_INET/AF_INET6 address; -1 for AF_UNIX or an empty address. */
 SOCKIT_API int sockit_addr_port(const sockit_addr *a);
 
 /* Parses "HOST:PORT", "[V6]:PORT" or, for AF_UNIX or a string starting with '/' or '@', a path,
- * exactly as sockit_addr_format writes them, then resolves as sockit_addr_resolve does. A string
- * with no ':' is a host with port "0". Returns 0 or a code as sockit_addr_resolve. */
+ * exactly as sockit_addr_format writes them (a Unix name's \xNN escapes are decoded), then
+ * resolves as sockit_addr_resolve does. A string with no ':' is a host with port "0". Returns 0
+ * or a code as sockit_addr_resolve. */
 SOCKIT_API int sockit_addr_parse(sockit_addr *out, int family, int type, const char *hostport,
                                  int passive);
 

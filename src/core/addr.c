@@ -248,6 +248,8 @@ int sockit__resolve_all(const char *host, const char *port, int family, int type
     char q[QBUF];
     if (max == 0) return sockit__fail(-EINVAL, "resolve: no room for an address");
     if (type == 0) type = SOCK_STREAM;
+    if (family == 0 && host && (host[0] == '/' || host[0] == '@'))
+        family = AF_UNIX; /* as sockit_addr_parse and sockit_create_server read it */
     if (family == AF_UNIX) {
         if (port && *port)
             return sockit__failmsg(SOCKIT_EBADADDR, "bad address: a unix socket takes no port (%s)",
@@ -306,13 +308,14 @@ int sockit_gethostname(char *buf, size_t len)
 
 /* ---- formatting and comparing ------------------------------------------------------------- */
 
-/* Appends bytes, with non-printable ones as \xNN; stops (NUL-terminated) when buf is full. */
+/* Appends bytes, control characters and backslashes as \xNN; stops (NUL-terminated) when buf is
+ * full. */
 static size_t put_escaped(char *buf, size_t len, size_t o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < n && o + 1 < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f) {
+        if ((c >= 0x20 && c != 0x7f && c != '\\')) { /* UTF-8 stays as it is */
             buf[o++] = (char)c;
         } else if (o + 4 < len) {
             buf[o++] = '\\';
@@ -411,6 +414,45 @@ int sockit_addr_equal(const sockit_addr *a, const sockit_addr *b)
     }
 }
 
+/* Decodes the \xNN escapes sockit_addr_format writes for a Unix name's non-printable bytes and
+ * backslashes; other bytes are taken as they are. Returns the decoded length. */
+static size_t unescape(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *in && o < cap; o++) {
+        if (in[0] == '\\' && in[1] == 'x' && isxdigit((unsigned char)in[2]) &&
+            isxdigit((unsigned char)in[3])) {
+            char hex[3] = {in[2], in[3], 0};
+            out[o] = (char)strtoul(hex, NULL, 16);
+            in += 4;
+        } else {
+            out[o] = *in++;
+        }
+    }
+    return *in ? cap + 1 : o;
+}
+
+/* A Unix address from formatted text: "/path" or "@name", escapes decoded. */
+static int parse_unix(sockit_addr *out, const char *text)
+{
+    char q[QBUF];
+    struct sockaddr_un *sun = (struct sockaddr_un *)&out->sa;
+    size_t base = offsetof(struct sockaddr_un, sun_path);
+    if (!strstr(text, "\\x")) return sockit_addr_unix(out, text);
+    memset(out, 0, sizeof *out);
+    sun->sun_family = AF_UNIX;
+    int abstract = text[0] == '@';
+    size_t room = sizeof sun->sun_path - 1; /* abstract: after the leading NUL; path: before one */
+    size_t n = unescape(text + abstract, sun->sun_path + abstract, room);
+    if (n > room)
+        return sockit__fail(-ENAMETOOLONG, "unix address %s", sockit__quote(text, q, sizeof q));
+    if (!abstract && memchr(sun->sun_path, 0, n))
+        return sockit__failmsg(SOCKIT_EBADADDR, "bad unix path %s: a NUL byte inside",
+                               sockit__quote(text, q, sizeof q));
+    out->len = (socklen_t)(base + n + 1);
+    return 0;
+}
+
 /* "HOST:PORT", "[V6]:PORT", "/path", "@name"; no ':' is a host alone (port 0). */
 int sockit_addr_parse(sockit_addr *out, int family, int type, const char *hostport, int passive)
 {
@@ -418,7 +460,7 @@ int sockit_addr_parse(sockit_addr *out, int family, int type, const char *hostpo
     const char *port = NULL;
     if (!hostport) hostport = "";
     if (family == AF_UNIX || ((family == 0) && (hostport[0] == '/' || hostport[0] == '@')))
-        return sockit_addr_resolve(out, AF_UNIX, type, hostport, NULL, passive);
+        return parse_unix(out, hostport);
     size_t n = strlen(hostport);
     if (n >= sizeof host)
         return sockit__failmsg(SOCKIT_EBADADDR, "bad address %s: too long",

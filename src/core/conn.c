@@ -222,10 +222,14 @@ int sockit_create_server(sockit_sock **out, const char *host, const char *port,
     family = a.sa.ss_family;
     int is_path = family == AF_UNIX && host && host[0] && host[0] != '@';
     r = server_options(s, family, dualstack, &o);
+    mode_t mode = o.unix_mode ? (mode_t)o.unix_mode : 0660;
     if (r == 0 && is_path) r = clear_unix_path(host, type);
+    /* Linux creates the socket file with the socket inode's mode less the umask: set it first, so
+     * the file is never more open than asked for, even between bind and the chmod below. */
+    if (r == 0 && is_path) fchmod(sockit_fileno(s), mode);
     if (r == 0) r = sockit_bind_addr(s, &a);
     int bound = r == 0;
-    if (r == 0 && is_path && chmod(host, o.unix_mode ? (mode_t)o.unix_mode : 0660) < 0)
+    if (r == 0 && is_path && chmod(host, mode) < 0)
         r = sockit__fail(-errno, "chmod %s", host);
     if (r == 0 && (type == SOCK_STREAM || type == SOCK_SEQPACKET))
         r = sockit_listen(s, o.backlog > 0 ? o.backlog : -1);
