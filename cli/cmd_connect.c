@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include <sockit/tls.h>
+
 #include <getopt.h>
 
 #define MAX_ADDRS 64
@@ -27,7 +29,8 @@ static const char usage[] =
     "  -w SECS        timeout for the connect, and exit with status 2 when SECS seconds pass\n"
     "                 without traffic either way\n"
     "  --unix PATH    connect to the Unix socket PATH (@NAME: Linux's abstract namespace)\n"
-    "  --tls          speak TLS (not available yet in this build)\n"
+    "  --tls          speak TLS (like openssl s_client -quiet), verifying the certificate\n"
+    "                 against the system store and the host name against HOST\n"
     "  --cacert FILE  with --tls: trust the certificates in FILE instead of the system store\n"
     "  -k             with --tls: skip certificate and host name verification\n"
     "  -h, --help     show this help\n";
@@ -37,7 +40,7 @@ typedef struct connect_opts {
     int dgram;          /* -u */
     double wait;        /* -w; < 0: none */
     const char *unix_path;
-    int tls;            /* --tls, --cacert, -k: parsed now, wired when the TLS layer lands */
+    int tls;            /* --tls, --cacert, -k */
     const char *cacert;
     int insecure;
     const char *host;
@@ -127,6 +130,19 @@ static int open_tcp(const connect_opts *o, sockit_sock **s)
     return sockit_create_connection_addrs(s, addrs, (size_t)n, SOCK_STREAM, remaining(o, start));
 }
 
+/* --tls: the handshake, bounded by -w like the connect (the socket kept that timeout). */
+static int start_tls(const connect_opts *o, sockit_sock *s)
+{
+    sockit_tls_opts to = {.cafile = o->cacert, .insecure = o->insecure};
+    sockit_tls_ctx *ctx;
+    int rc = sockit_tls_ctx_new(&ctx, &to);
+    if (rc < 0)
+        return cli_fail(rc, "tls");
+    rc = sockit_tls_connect(s, ctx, o->host);
+    sockit_tls_ctx_free(ctx); /* the connection keeps what it needs */
+    return rc < 0 ? cli_fail(rc, "tls") : 0;
+}
+
 /* UDP: "connecting" only fixes the peer, so the first address is the one. */
 static int open_udp(const connect_opts *o, sockit_sock **s)
 {
@@ -166,9 +182,6 @@ int cli_connect_main(int argc, char **argv)
     int rc = parse_opts(&o, argc, argv);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
-    if (o.tls)
-        return cli_error(CLI_USAGE, "connect --tls: TLS is not available yet in this build");
-
     sockit_sock *s = NULL;
     if (o.unix_path)
         rc = open_unix(&o, &s);
@@ -176,6 +189,10 @@ int cli_connect_main(int argc, char **argv)
         rc = o.dgram ? open_udp(&o, &s) : open_tcp(&o, &s);
     if (rc < 0)
         return cli_fail(rc, "connect");
+    if (o.tls && (rc = start_tls(&o, s)) != 0) {
+        sockit_close(s);
+        return rc;
+    }
 
     int stdin_eof = 0;
     if (o.dgram)

@@ -10,6 +10,8 @@
  */
 #include "cli.h"
 
+#include <sockit/tls.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -142,14 +144,21 @@ static int stream_recv(stream_relay *r)
         return io_fail((int)n, "recv from", r->name);
     if (n == 0)
         return CLI_OK; /* the peer closed: we are done, whatever input is left */
-    return to_stdout(r->down, (size_t)n);
+    int rc = to_stdout(r->down, (size_t)n);
+    /* TLS may hold decrypted bytes that poll() cannot see: take them now. */
+    if (rc == MORE && sockit_tls_pending(r->s) > 0)
+        return stream_recv(r);
+    return rc;
 }
 
 /* Shuts our sending side down once input ended and all of it went out, so the peer sees EOF. */
 static void stream_maybe_shut(stream_relay *r)
 {
     if (*r->in_eof && r->up_len == 0 && !r->shut) {
-        /* A peer that already reset makes this fail; the recv that follows reports it. */
+        /* A peer that already reset makes this fail; the recv that follows reports it. Over TLS,
+         * close_notify first (its reply, if any, is read as the end of the stream). */
+        if (sockit_tls_active(r->s))
+            (void)sockit_tls_shutdown(r->s);
         (void)sockit_shutdown(r->s, SHUT_WR);
         r->shut = 1;
     }

@@ -65,6 +65,10 @@ SOCKIT_API int sockit_tls_unwrap(sockit_sock *s);
 /* 1 if s speaks TLS now. */
 SOCKIT_API int sockit_tls_active(const sockit_sock *s);
 
+/* Decrypted bytes ready to be read without touching the socket (0 when s is not TLS). A program
+ * that waits with its own poll() must read these first: poll() cannot see them. */
+SOCKIT_API int sockit_tls_pending(const sockit_sock *s);
+
 /* About the session (NULL / 0 when s is not TLS): the ALPN protocol chosen ("" if none), the
  * version ("TLSv1.3"), the cipher name, and whether the session was resumed. */
 SOCKIT_API const char *sockit_tls_alpn(const sockit_sock *s);

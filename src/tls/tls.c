@@ -501,6 +501,11 @@ int sockit_tls_unwrap(sockit_sock *s)
 
 int sockit_tls_active(const sockit_sock *s) { return s->layer == &tls_layer; }
 
+int sockit_tls_pending(const sockit_sock *s)
+{
+    return s->layer == &tls_layer ? SSL_pending(((struct tls_state *)s->layer_ctx)->ssl) : 0;
+}
+
 static SSL *ssl_of(const sockit_sock *s)
 {
     return s->layer == &tls_layer ? ((struct tls_state *)s->layer_ctx)->ssl : NULL;
