@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sockit/server.h>
+#include <sockit/tls.h>
 
 static const char usage[] =
     "usage: sockit echo [-u] [-t THREADS] [-i SECS] [-c MAX] [HOST] PORT\n"
@@ -26,7 +27,7 @@ static const char usage[] =
     "  -t THREADS    worker threads, each with its own event loop (default: one per core)\n"
     "  -i SECS       close a connection idle for SECS seconds (default: never)\n"
     "  -c MAX        open connections at most; more are refused (default: 10000)\n"
-    "  --tls --cert FILE --key FILE   serve TLS (not available yet in this build)\n"
+    "  --tls --cert FILE --key FILE   serve TLS with this certificate chain and key (PEM)\n"
     "  -h, --help    show this help\n";
 
 static size_t echo_data(sockit_conn *c, const char *data, size_t len)
@@ -80,7 +81,7 @@ int cli_echo_main(int argc, char **argv)
     };
     static sockit_server_cbs cbs = {.on_data = echo_data, .on_datagram = echo_datagram};
     sockit_server_config cfg = {.cbs = &cbs, .log = echo_log};
-    const char *unix_path = NULL;
+    const char *unix_path = NULL, *cert = NULL, *key = NULL;
     int tls = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":ut:i:c:h", longopts, NULL)) != -1) {
@@ -93,12 +94,15 @@ int cli_echo_main(int argc, char **argv)
             break;
         case OPT_UNIX: unix_path = optarg; break;
         case OPT_TLS: tls = 1; break;
-        case OPT_CERT: case OPT_KEY: break;
+        case OPT_CERT: cert = optarg; break;
+        case OPT_KEY: key = optarg; break;
         case 'h': fputs(usage, stdout); return CLI_OK;
         default: return cli_option_error("echo", c, argv);
         }
     }
-    if (tls) return cli_usage_error("echo", "--tls: TLS is not available yet in this build");
+    if ((cert || key) && !tls) return cli_usage_error("echo", "--cert and --key need --tls");
+    if (tls && (!cert || !key)) return cli_usage_error("echo", "--tls needs --cert FILE and --key FILE");
+    if (tls && cfg.type == SOCK_DGRAM) return cli_usage_error("echo", "--tls is for stream servers (no -u)");
     int rest = argc - optind;
     if (unix_path) {
         if (rest != 0) return cli_usage_error("echo", "--unix takes no HOST or PORT");
@@ -112,5 +116,14 @@ int cli_echo_main(int argc, char **argv)
     } else {
         return cli_usage_error("echo", rest ? "too many arguments" : "missing PORT");
     }
-    return serve(&cfg);
+    sockit_tls_ctx *ctx = NULL;
+    if (tls) {
+        sockit_tls_opts to = {.server = 1, .cert = cert, .key = key};
+        int r = sockit_tls_ctx_new(&ctx, &to);
+        if (r < 0) return r == SOCKIT_ETLS ? cli_error(CLI_FILE, "%s", sockit_errmsg()) : cli_fail(r, "tls");
+        cfg.tls = ctx;
+    }
+    int rc = serve(&cfg);
+    sockit_tls_ctx_free(ctx);
+    return rc;
 }

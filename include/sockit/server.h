@@ -33,6 +33,7 @@ extern "C" {
 
 typedef struct sockit_server sockit_server;
 typedef struct sockit_conn sockit_conn;
+typedef struct sockit_tls_ctx sockit_tls_ctx; /* tls.h */
 typedef struct sockit_dgram sockit_dgram;
 
 typedef struct sockit_server_cbs {
@@ -82,6 +83,11 @@ typedef struct sockit_server_config {
     size_t read_size;   /* bytes per read into the worker's buffer (0: 64 KiB) */
     const sockit_server_cbs *cbs;
     void *user;         /* yours: sockit_server_user(), and `handle`'s last argument */
+    /* A server context (tls.h) to serve TLS with; NULL: plain. Event-driven mode: handshakes,
+     * reads and writes are non-blocking, driven by the loop; on_open runs once the handshake is
+     * done, and a failed handshake closes the connection without on_open/on_close (logged).
+     * Threaded mode: the handed socket already speaks TLS. The context must outlive the server. */
+    sockit_tls_ctx *tls;
     /* Optional: the library's one way to speak (refusals, accept failures). */
     void (*log)(void *user, const char *message);
 } sockit_server_config;

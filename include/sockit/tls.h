@@ -5,7 +5,7 @@
  * speaks TLS: sockit_send, sockit_recv, sockit_sendall and the buffered reader (reader.h) work
  * unchanged, and the socket's timeout bounds the handshake and every read and write as it does
  * for plain sockets. sockit_close sends no close_notify (like closing a Python SSLSocket);
- * sockit_tls_shutdown does, and sockit_tls_unwrap also returns the socket to plain text.
+ * sockit_tls_shutdown sends it, and sockit_tls_unwrap also returns the socket to plain text.
  *
  * Defaults are the safe ones: a client verifies the peer's certificate against the system store
  * (or cafile/capath) and checks the host name, and sends SNI; TLS 1.2 is the minimum.
@@ -55,11 +55,13 @@ SOCKIT_API int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *ctx, const cha
 /* Server side: the same for an accepted socket, with a server context. */
 SOCKIT_API int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *ctx);
 
-/* Sends close_notify (and waits for the peer's, within the timeout). The socket stays TLS. */
+/* Sends close_notify: the TLS half-close. Reading goes on; the peer's close_notify reads as the
+ * end of the stream (0). The socket stays TLS. */
 SOCKIT_API int sockit_tls_shutdown(sockit_sock *s);
 
-/* Ends TLS cleanly (shutdown as above) and returns s to plain text, for protocols that need it.
- * Bytes the peer sent in plain text after its close_notify are not lost: they are read next. */
+/* Ends TLS cleanly — sends close_notify and waits (within the timeout) for the peer's — and
+ * returns s to plain text, for protocols that need it. Bytes the peer sends in plain text after
+ * its close_notify are not lost: they are read next. */
 SOCKIT_API int sockit_tls_unwrap(sockit_sock *s);
 
 /* 1 if s speaks TLS now. */

@@ -20,6 +20,8 @@ static inline void sockit__count(sockit__counter *c, uint64_t n)
 
 struct worker;
 
+struct tls_state;
+
 /*
  * One connection: 88 bytes on x86-64, from a per-worker table that is reserved for max_conns
  * entries but only touched as it is used. An idle connection owns no buffers.
@@ -37,6 +39,7 @@ struct sockit_conn {
     int reason;                        /* why it is being closed */
     int64_t last;                      /* last activity (loop time, ns) */
     uint32_t prev, next;               /* activity list links: index + 1, 0 for none */
+    struct tls_state *tls;             /* NULL for plain connections */
 };
 
 struct list {

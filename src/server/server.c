@@ -7,6 +7,9 @@
  * returns or at the end of the round. That makes every conn call safe in every callback.
  */
 #include "internal/server.h"
+#include "internal/tls.h"
+
+#include <openssl/err.h>
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -32,6 +35,8 @@ enum {
     C_WANT_W = 1 << 12,
     C_NOTIFY_W = 1 << 13, /* call on_writable when the queue drains */
     C_LISTED = 1 << 14,   /* on an activity list */
+    C_HANDSHAKE = 1 << 15, /* TLS handshake not done yet: not open for the user */
+    C_TLS_WANT_W = 1 << 16, /* TLS needs the socket writable to make progress */
 };
 
 #define READS_PER_EVENT 4
@@ -139,9 +144,15 @@ static void teardown(struct sockit_conn *c)
         struct linger lg = {1, 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
-    if (srv->cbs.on_close) {
+    if (srv->cbs.on_close && !(c->flags & C_HANDSHAKE)) {
         c->flags |= C_IN_CB;
         srv->cbs.on_close(c, c->reason);
+    }
+    if (c->tls) {
+        if (!(c->flags & (C_DEAD | C_HANDSHAKE))) SSL_shutdown(c->tls->ssl); /* close_notify, best effort */
+        ERR_clear_error();
+        sockit__tls_state_free(c->tls);
+        c->tls = NULL;
     }
     close(c->fd);
     w->nconns--;
@@ -166,6 +177,53 @@ static void kick(struct sockit_conn *c)
     c->flags |= C_KICKED;
     w->kicked[w->nkicked++] = idx(c);
     if (!sockit_timer_active(&w->kick_timer)) sockit_timer_start(w->loop, &w->kick_timer, 0, 0);
+}
+
+/* ---- bytes in and out: plain syscalls or TLS ----------------------------------------------------
+ * Both return the count, 0 at end of stream (recv), -EAGAIN when the socket is not ready, or a
+ * negative code. */
+
+static ssize_t tls_result(struct sockit_conn *c, int r, size_t done)
+{
+    if (r == 1) return (ssize_t)done;
+    int err = SSL_get_error(c->tls->ssl, r);
+    c->flags &= ~C_TLS_WANT_W;
+    switch (err) {
+    case SSL_ERROR_WANT_READ: return -EAGAIN;
+    case SSL_ERROR_WANT_WRITE: c->flags |= C_TLS_WANT_W; return -EAGAIN;
+    case SSL_ERROR_ZERO_RETURN: return 0;
+    case SSL_ERROR_SYSCALL: ERR_clear_error(); return errno ? -errno : 0;
+    default: ERR_clear_error(); return SOCKIT_ETLS;
+    }
+}
+
+static ssize_t conn_recv(struct sockit_conn *c, char *buf, size_t len)
+{
+    if (c->tls) {
+        size_t done = 0;
+        errno = 0;
+        int r = SSL_read_ex(c->tls->ssl, buf, len, &done); /* before done is read */
+        return tls_result(c, r, done);
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, len, 0);
+        if (n >= 0 || errno != EINTR) return n < 0 ? -errno : n;
+    }
+}
+
+static ssize_t conn_write(struct sockit_conn *c, const char *buf, size_t len)
+{
+    if (c->tls) {
+        size_t done = 0;
+        errno = 0;
+        int ok = SSL_write_ex(c->tls->ssl, buf, len, &done);
+        ssize_t r = tls_result(c, ok, done);
+        return r == 0 ? -EPIPE : r;
+    }
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0 || errno != EINTR) return n < 0 ? -errno : n;
+    }
 }
 
 /* ---- reading --------------------------------------------------------------------------------- */
@@ -257,14 +315,13 @@ static void do_read(struct sockit_conn *c)
             fail(c, SOCKIT_ETOOLONG);
             return;
         }
-        ssize_t n = recv(c->fd, buf, room, 0);
+        ssize_t n = conn_recv(c, buf, room);
         if (n == 0) {
             on_eof(c);
             return;
         }
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) fail(c, -errno);
+            if (n != -EAGAIN) fail(c, (int)n);
             return;
         }
         touch(c);
@@ -275,8 +332,11 @@ static void do_read(struct sockit_conn *c)
             c->in_len += (uint32_t)n;
             deliver(c, c->in, c->in_len);
         }
-        if ((size_t)n < room) return; /* drained: level-triggered readiness will say if not */
+        /* Drained: level-triggered readiness will say if not. TLS may hold decrypted bytes the
+         * socket cannot announce: keep going while it does. */
+        if ((size_t)n < room && !(c->tls && SSL_has_pending(c->tls->ssl))) return;
     }
+    if (c->tls && reading(c) && SSL_has_pending(c->tls->ssl)) kick(c); /* the rest next round */
 }
 
 /* ---- writing --------------------------------------------------------------------------------- */
@@ -287,10 +347,9 @@ static void do_write(struct sockit_conn *c)
 {
     struct worker *w = c->w;
     while (pending(c)) {
-        ssize_t n = send(c->fd, c->out + c->out_off, pending(c), MSG_NOSIGNAL);
+        ssize_t n = conn_write(c, c->out + c->out_off, pending(c));
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) fail(c, -errno);
+            if (n != -EAGAIN) fail(c, (int)n);
             return;
         }
         c->out_off += (uint32_t)n;
@@ -316,10 +375,10 @@ int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
     if (c->flags & (C_DEAD | C_CLOSING | C_SHUT | C_SHUT_DONE)) return -EPIPE;
     if (len == 0) return 0;
     const char *p = data;
-    if (!pending(c)) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            int e = -errno;
+    if (!pending(c) && !(c->flags & C_HANDSHAKE)) {
+        ssize_t n = conn_write(c, p, len);
+        if (n < 0 && n != -EAGAIN) {
+            int e = (int)n;
             fail(c, e);
             kick(c);
             return e;
@@ -383,7 +442,11 @@ static void settle(struct sockit_conn *c)
         teardown(c);
         return;
     }
-    uint32_t want = (reading(c) ? C_WANT_R : 0) | (pending(c) ? C_WANT_W : 0);
+    uint32_t want;
+    if (c->flags & C_HANDSHAKE)
+        want = (c->flags & C_TLS_WANT_W) ? C_WANT_W : C_WANT_R;
+    else
+        want = (reading(c) ? C_WANT_R : 0) | (pending(c) || (c->flags & C_TLS_WANT_W) ? C_WANT_W : 0);
     if (want != (c->flags & (C_WANT_R | C_WANT_W))) {
         int ev = (want & C_WANT_R ? SOCKIT_READABLE : 0) | (want & C_WANT_W ? SOCKIT_WRITABLE : 0);
         int r = sockit_loop_mod(w->loop, c->fd, ev);
@@ -411,12 +474,26 @@ static void on_kick(sockit_loop *loop, sockit_timer *t, void *arg)
     w->nkicked = 0;
 }
 
+static void do_handshake(struct sockit_conn *c);
+
 static void on_conn_event(sockit_loop *loop, int fd, int events, void *arg)
 {
     struct sockit_conn *c = arg;
     int handled = 0;
+    if (c->flags & C_HANDSHAKE) {
+        do_handshake(c);
+        if (c->flags & (C_HANDSHAKE | C_DEAD)) {
+            settle(c);
+            return;
+        }
+        events |= SOCKIT_READABLE; /* application data may have come with the last flight */
+    }
     if ((events & SOCKIT_WRITABLE) && pending(c)) {
         do_write(c);
+        handled = 1;
+    }
+    if ((events & SOCKIT_WRITABLE) && (c->flags & C_TLS_WANT_W) && reading(c)) {
+        do_read(c); /* a TLS read that needed to write first */
         handled = 1;
     }
     if ((events & (SOCKIT_READABLE | SOCKIT_HUP | SOCKIT_ERROR)) && reading(c)) {
@@ -438,21 +515,64 @@ static void on_conn_event(sockit_loop *loop, int fd, int events, void *arg)
 
 /* ---- accepting --------------------------------------------------------------------------------- */
 
+static void log_limited(struct worker *w, const char *what, const char *why);
+
 static void refuse(struct worker *w, int fd, const char *why)
 {
     struct linger lg = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
     sockit__count(&w->refused, 1);
+    log_limited(w, "refused a connection", why);
+}
+
+/* on_open; a refusal closes the connection without on_close (it was never open for the user). */
+static void user_open(struct sockit_conn *c)
+{
+    sockit_server *srv = c->w->srv;
+    if (!srv->cbs.on_open) return;
+    c->flags |= C_IN_CB;
+    int r = srv->cbs.on_open(c);
+    c->flags &= ~C_IN_CB;
+    if (r < 0) {
+        fail(c, 0);
+        c->flags |= C_HANDSHAKE;
+    }
+}
+
+/* A log line at most once a second per worker, counting the ones held back. */
+static void log_limited(struct worker *w, const char *what, const char *why)
+{
     int64_t now = w->loop->now;
-    if (now - w->last_refusal_log >= 1000000000) { /* at most one line a second per worker */
-        sockit__server_log(w->srv, "refused a connection: %s (%llu more refused since last said)",
-                           why, (unsigned long long)w->refusals_unlogged);
+    if (now - w->last_refusal_log >= 1000000000) {
+        sockit__server_log(w->srv, "%s: %s (%llu more since last said)", what, why,
+                           (unsigned long long)w->refusals_unlogged);
         w->last_refusal_log = now;
         w->refusals_unlogged = 0;
     } else {
         w->refusals_unlogged++;
     }
+}
+
+static void do_handshake(struct sockit_conn *c)
+{
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(c->tls->ssl);
+    if (r == 1) {
+        c->flags &= ~(C_HANDSHAKE | C_TLS_WANT_W);
+        user_open(c);
+        return;
+    }
+    unsigned long e = ERR_peek_last_error();
+    ssize_t res = tls_result(c, r, 0);
+    if (res == -EAGAIN) return;
+    char why[160];
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    snprintf(why, sizeof why, "%s", reason ? reason : res < 0 ? sockit_strerror((int)res)
+                                                               : "the peer closed the connection");
+    log_limited(c->w, "tls handshake failed", why);
+    fail(c, res < 0 ? (int)res : SOCKIT_ETLS);
 }
 
 static void open_conn(struct worker *w, int fd)
@@ -481,20 +601,19 @@ static void open_conn(struct worker *w, int fd)
     }
     c->flags |= C_WANT_R | C_LISTED;
     list_append(&w->first, c);
-    if (srv->cbs.on_open) {
-        c->flags |= C_IN_CB;
-        int r = srv->cbs.on_open(c);
-        c->flags &= ~C_IN_CB;
-        if (r < 0) { /* refused by the user: no on_close for a conn never opened */
-            list_unlink(&w->first, c);
-            sockit_loop_del(w->loop, fd);
-            close(fd);
-            w->nconns--;
-            atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
-            conn_release(c);
-            return;
+    if (srv->cfg.tls) {
+        c->tls = sockit__tls_state_new(srv->cfg.tls, fd, 1, "client");
+        if (!c->tls) {
+            fail(c, -ENOMEM);
+            c->flags |= C_HANDSHAKE; /* never opened for the user */
+        } else {
+            SSL_set_accept_state(c->tls->ssl);
+            c->flags |= C_HANDSHAKE;
         }
+        settle(c);
+        return;
     }
+    user_open(c);
     settle(c);
 }
 

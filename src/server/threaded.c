@@ -7,6 +7,8 @@
  */
 #include "internal/server.h"
 
+#include <sockit/tls.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +22,10 @@ static void serve_one(sockit_server *srv, int slot, struct pool_item it)
         close(it.fd);
         return;
     }
-    srv->cbs.handle(s, &it.peer, srv->cfg.user);
+    if (srv->cfg.tls && sockit_tls_accept(s, srv->cfg.tls) < 0)
+        sockit__server_log(srv, "%s", sockit_errmsg());
+    else
+        srv->cbs.handle(s, &it.peer, srv->cfg.user);
     pthread_mutex_lock(&srv->qmu);
     srv->busy_fds[slot] = -1;
     pthread_mutex_unlock(&srv->qmu);

@@ -168,7 +168,8 @@ static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf,
         case OP_WRITE: r = SSL_write_ex(t->ssl, buf, len, &done); break;
         default:
             r = SSL_shutdown(t->ssl);
-            if (r == 0) continue; /* our close_notify is sent: now wait for the peer's */
+            if (r == 0 && len) continue; /* our close_notify is sent; len 1: wait for the peer's */
+            if (r == 0) r = 1;
             break;
         }
         if (r == 1) return (ssize_t)done;
@@ -493,8 +494,10 @@ int sockit_tls_shutdown(sockit_sock *s)
 
 int sockit_tls_unwrap(sockit_sock *s)
 {
-    int r = sockit_tls_shutdown(s);
-    if (r < 0) return r;
+    struct tls_state *t = s->layer == &tls_layer ? s->layer_ctx : NULL;
+    if (!t) return sockit__failmsg(-EINVAL, "tls unwrap: the socket does not speak TLS");
+    ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 1, sockit__sock_deadline(s));
+    if (r < 0) return (int)r;
     layer_close(s);
     return 0;
 }
