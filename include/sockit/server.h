@@ -131,8 +131,10 @@ SOCKIT_API void sockit_server_stats_get(const sockit_server *srv, sockit_server_
 /* ---- connections (event-driven mode; only on the connection's worker thread) ---------------- */
 
 /* Sends len bytes: what the kernel does not take now is queued and sent as the peer reads.
- * Returns 0, -ENOBUFS if the queue would pass 4 x out_limit (the program ignored backpressure;
- * nothing is queued), or -EPIPE if the connection is closing or failed. */
+ * Returns 0; -ENOBUFS if bytes are already queued and this send would take the queue past
+ * 4 x out_limit (the program ignored backpressure; nothing of it is sent or queued — a send into
+ * an empty queue is always taken whole, so one large buffer can be handed over at once); or
+ * -EPIPE if the connection is closing or failed. */
 SOCKIT_API int sockit_conn_send(sockit_conn *c, const void *data, size_t len);
 
 /* Bytes queued and not yet sent. */

@@ -29,7 +29,9 @@ int64_t sockit__deadline(double timeout)
 int sockit__remaining_ms(int64_t deadline)
 {
     if (deadline == SOCKIT__NEVER) return -1;
-    int64_t left = deadline - sockit__now();
+    int64_t now = sockit__now();
+    if (deadline < now) return 0;
+    int64_t left = deadline - now; /* no overflow: deadline >= now */
     if (left <= 0) return 0;
     int64_t ms = (left + 999999) / 1000000;
     return ms > INT32_MAX ? INT32_MAX : (int)ms;

@@ -93,6 +93,7 @@ struct sockit_server {
 
     struct worker *w;
     int nworkers;
+    int shared_lfd;          /* > 0: the one listener all workers watch (Unix); closed last */
     _Atomic int stopping;
     _Atomic int running_workers;
     _Atomic uint64_t active; /* open connections, all workers */

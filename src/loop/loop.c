@@ -336,7 +336,8 @@ size_t sockit_loop_count(const sockit_loop *l) { return l->nwatched + l->nheap; 
 
 static int wait_ms(sockit_loop *l, double timeout)
 {
-    int64_t limit = timeout < 0 ? SOCKIT__NEVER : l->now + to_ns(timeout);
+    /* Negative, NaN, infinite or absurdly long: wait until something happens. */
+    int64_t limit = !(timeout >= 0 && timeout < 1e9) ? SOCKIT__NEVER : l->now + to_ns(timeout);
     if (l->nheap && l->heap[0]->when < limit) limit = l->heap[0]->when;
     pthread_mutex_lock(&l->post_mu);
     int posted = l->post_head != NULL;

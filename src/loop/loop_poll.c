@@ -4,6 +4,7 @@
  */
 #include "internal/loop.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ static int pl_set(sockit_loop *l, int fd, int old_events, int new_events, int de
         return 0;
     }
     if (!have) {
+        if (fcntl(fd, F_GETFD) < 0) return -errno; /* poll() would only say POLLNVAL later */
         int r = grow(st, fd);
         if (r < 0) return r;
         st->pfd[st->n] = (struct pollfd){.fd = fd};

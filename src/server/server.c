@@ -89,7 +89,7 @@ static struct list *list_of(struct sockit_conn *c)
     return (c->flags & C_GOT_DATA) ? &c->w->idle : &c->w->first;
 }
 
-/* Traffic: the connection moves to the tail of the idle list (O(1)). */
+/* Bytes from the peer: the connection moves to the tail of the idle list (O(1)). */
 static void touch(struct sockit_conn *c)
 {
     c->last = c->w->loop->now;
@@ -97,6 +97,13 @@ static void touch(struct sockit_conn *c)
     list_unlink(list_of(c), c);
     c->flags |= C_GOT_DATA;
     list_append(&c->w->idle, c);
+}
+
+/* Bytes to the peer: traffic for the idle timeout, but not the peer's first byte (a greeting
+ * must not let a silent client escape the first-byte timeout). */
+static void touch_out(struct sockit_conn *c)
+{
+    if (c->flags & C_GOT_DATA) touch(c);
 }
 
 /* ---- the connection table ------------------------------------------------------------------ */
@@ -354,12 +361,13 @@ static void do_write(struct sockit_conn *c)
         }
         c->out_off += (uint32_t)n;
         sockit__count(&w->bytes_out, (uint64_t)n);
-        touch(c);
+        touch_out(c);
     }
     free(c->out); /* drained: an idle connection holds no buffer */
     c->out = NULL;
     c->out_off = c->out_len = c->out_cap = 0;
     c->flags &= ~C_BACKPR;
+    if (c->in_len) kick(c); /* reading is back on: offer the input we kept */
     if ((c->flags & C_NOTIFY_W) && w->srv->cbs.on_writable && !(c->flags & (C_DEAD | C_CLOSING))) {
         c->flags &= ~C_NOTIFY_W;
         c->flags |= C_IN_CB;
@@ -385,7 +393,7 @@ int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
         }
         if (n > 0) {
             sockit__count(&w->bytes_out, (uint64_t)n);
-            touch(c);
+            touch_out(c);
             p += n;
             len -= (size_t)n;
         }
@@ -717,7 +725,9 @@ static void begin_stop(struct worker *w)
     w->stopping = 1;
     if (w->lfd >= 0) {
         sockit_loop_del(w->loop, w->lfd);
-        if (w->own_lfd) close(w->lfd);
+        /* A listener of our own closes now (new connections are refused at once); one shared
+         * by the workers (Unix) closes in sockit_server_wait, once no worker can touch it. */
+        if (w->own_lfd && w->lfd != srv->shared_lfd) close(w->lfd);
         w->lfd = -1;
     }
     double grace = srv->cfg.stop_grace;
@@ -851,6 +861,7 @@ static int bind_all(sockit_server *srv)
     for (int i = 1; i < srv->nworkers; i++) {
         if (srv->is_unix_path || srv->addr.sa.ss_family == AF_UNIX) { /* one socket, shared */
             srv->w[i].lfd = srv->w[0].lfd;
+            srv->shared_lfd = srv->w[0].lfd;
             continue;
         }
         if ((r = open_listener(srv, port, 1, &srv->w[i].lfd)) < 0) return r;
@@ -865,6 +876,7 @@ int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
     if (r < 0) return r;
     sockit_server *srv = calloc(1, sizeof *srv);
     if (!srv) return sockit__fail(-ENOMEM, "server");
+    srv->shared_lfd = -1;
     apply_defaults(srv, cfg);
     pthread_mutex_init(&srv->ctrl_mu, NULL);
     srv->host = cfg->host ? strdup(cfg->host) : NULL;
@@ -948,9 +960,15 @@ void sockit_server_stop(sockit_server *srv)
 
 int sockit_server_wait(sockit_server *srv)
 {
+    int all_joined = 1;
     for (int i = 0; i < srv->nworkers; i++) {
         if (srv->w[i].started) pthread_join(srv->w[i].tid, NULL);
         srv->w[i].started = 0;
+        all_joined &= srv->w[i].lfd < 0; /* it stopped (and let go of the listener) */
+    }
+    if (all_joined && srv->shared_lfd >= 0) {
+        close(srv->shared_lfd);
+        srv->shared_lfd = -1;
     }
     if (srv->cfg.threads > 0) {
         sockit__pool_stop(srv, sockit__now() + (int64_t)(srv->cfg.stop_grace * 1e9));
@@ -995,9 +1013,10 @@ int sockit_server_run(sockit_server *srv)
 void sockit_server_free(sockit_server *srv)
 {
     if (!srv) return;
+    if (srv->shared_lfd >= 0) close(srv->shared_lfd);
     for (int i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->w[i];
-        if (w->lfd >= 0 && w->own_lfd) close(w->lfd);
+        if (w->lfd >= 0 && w->own_lfd && w->lfd != srv->shared_lfd) close(w->lfd);
         sockit_loop_free(w->loop);
         free(w->rbuf);
         free(w->conns);
