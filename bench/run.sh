@@ -5,3 +5,6 @@ set -eu
 BUILD=${1:-build}
 echo "== bench_core: sockit's core vs raw syscalls (same run, same machine)"
 "$BUILD/bench/bench_core"
+echo
+echo "== echo_bench: sockit echo vs raw epoll, libuv and asyncio (same run, same machine)"
+"$(dirname "$0")/echo_bench.sh" "$BUILD"
