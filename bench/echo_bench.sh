@@ -68,12 +68,13 @@ STATUS=0
 
 note() { printf '%s\n' "$*"; }
 
-# start_server NAME WRAPPER...: starts CMD[NAME] on HOST port 0 under the given wrapper (taskset,
+# start_server NAME WAITSECS WRAPPER...: starts CMD[NAME] on HOST port 0 under the given wrapper (taskset,
 # valgrind), waits for "listening on", sets SRV_PID and PORT. Returns 0 when up, 2 when NAME is
 # sockit and its echo subcommand does not exist yet, 1 on any other failure.
 start_server() {
     local name=$1 waitsecs=$2; shift 2
     local err=$TMP/$name.err
+    : >"$err"   # truncate here: the child's own 2> happens after fork, too late for the poll below
     # shellcheck disable=SC2086
     "$@" ${CMD[$name]} "$HOST" 0 2>"$err" >/dev/null &
     SRV_PID=$!
@@ -175,7 +176,10 @@ callgrind_ir() {
     timeout 120 $PIN_LG "$LG" rr -c 1 -n "$count" -d 90 "$HOST" "$PORT" >"$TMP/cg.lg" 2>&1
     got=$(field "$(grep '^result' "$TMP/cg.lg")" rts)
     stop_server "$name"
-    if [ "$got" != "$count" ]; then note "   $name: ${got:-0} of $count round trips under callgrind"; return 1; fi
+    if [ "$got" != "$count" ]; then
+        note "   $name: ${got:-0} of $count round trips under callgrind: $(head -c 300 "$TMP/cg.lg")"
+        return 1
+    fi
     CG_IR=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out" | head -1)
     [ -z "$CG_IR" ] && CG_IR=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out" | head -1)
     [ -n "$CG_IR" ]

@@ -20,7 +20,8 @@
  * itself (lg_cpu) used over the measured window, in % of one core — a server below ~95% was not
  * the bottleneck, so its figure is a lower bound on what it can do.
  *
- * Output: one machine-readable line per result on stdout, "result mode=... key=value ...".
+ * Output: one machine-readable line per result on stdout, "result mode=... key=value ...";
+ * exit status 0, or 1 when no round trip / connection completed (idle: when any failed).
  * Every loop is bounded in time: the phases have deadlines and alarm() backs them up.
  * The fd limit is raised to the hard limit (idle mode needs one fd per connection).
  */
@@ -42,7 +43,7 @@
 
 #define MAX_THREADS 64
 #define MAX_SIZE 65536
-#define MAX_EVENTS 512
+#define MAX_EVENTS 1024
 #define SETUP_SECS 20          /* connecting phases give up after this */
 #define IDLE_WINDOW 256        /* idle mode: connects in flight at once */
 
@@ -233,7 +234,6 @@ static void rr_run(int ep, struct rrconn *c, int n, struct result *r)
     }
     while (active > 0 && (t = now_ns()) < end) {
         int k = epoll_wait(ep, evs, MAX_EVENTS, wait_ms(t, end));
-        if (k > 0) t = now_ns();
         for (int j = 0; j < k; j++) {
             struct rrconn *x = &c[evs[j].data.u64];
             ssize_t m = read(x->fd, buf, (size_t)(cfg.size - x->got));
@@ -245,12 +245,18 @@ static void rr_run(int ep, struct rrconn *c, int n, struct result *r)
             }
             x->got += (int)m;
             if (x->got < cfg.size) continue;
+            t = now_ns(); /* per event: a batch of 1000 takes long enough to matter */
             if (x->t0 >= measure) {
                 r->h.n[h_index(t - x->t0)]++;
                 r->done++;
                 r->t_last = t;
             }
-            if (t >= end || !rr_claim() || rr_send(x, msg, t) < 0) rr_drop(x, &active);
+            if (t >= end || !rr_claim()) {
+                rr_drop(x, &active);
+            } else if (rr_send(x, msg, t) < 0) { /* a short send counts as an error too */
+                r->errors++;
+                rr_drop(x, &active);
+            }
         }
     }
     if (cfg.count <= 0 || r->t_last == 0) r->t_last = t < end ? t : end;
@@ -387,7 +393,7 @@ static void *thread_main(void *p)
     return NULL;
 }
 
-static void run_threads(void)
+static int run_threads(void)
 {
     static struct thread_arg ta[MAX_THREADS];
     static struct result sum;
@@ -433,6 +439,7 @@ static void run_threads(void)
                cfg.conns, cfg.threads, secs, (unsigned long long)sum.done, rate,
                h_percentile_us(&sum.h, 0.50), h_percentile_us(&sum.h, 0.99),
                (unsigned long long)sum.errors, cpu);
+    return sum.done > 0 ? 0 : 1;
 }
 
 /* ---- idle: server memory per idle connection ------------------------------------------- */
@@ -500,7 +507,7 @@ static int idle_open(int ep, int *fds, int n, uint64_t *errors)
     return ok;
 }
 
-static void idle_run(void)
+static int idle_run(void)
 {
     int n = cfg.conns;
     int *fds = malloc((size_t)n * sizeof *fds);
@@ -525,6 +532,7 @@ static void idle_run(void)
            ok > 0 ? (double)(after - before) * 1024.0 / ok : 0.0, (unsigned long long)errors);
     free(fds);
     close(ep);
+    return ok == n ? 0 : 1;
 }
 
 /* ---- command line ------------------------------------------------------------------------ */
@@ -586,7 +594,7 @@ int main(int argc, char **argv)
     /* The backstop: whatever happens, the process ends (SIGALRM's default action). */
     alarm((unsigned)(cfg.secs + cfg.warmup) + 2 * SETUP_SECS + 10);
 
-    if (is_idle) idle_run();
-    else run_threads();
-    return 0;
+    /* Exit status 1 when nothing was measured (idle: when a connection failed); the result line
+     * is printed either way, with its error count. */
+    return is_idle ? idle_run() : run_threads();
 }

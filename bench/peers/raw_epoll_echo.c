@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define BUF_SIZE (64 * 1024)
-#define MAX_EVENTS 256
+#define MAX_EVENTS 1024 /* as libuv: one epoll_wait can hand out every ready connection */
 #define MAX_THREADS 64
 
 /* The unsent tail of a short write; exists only while a connection waits for EPOLLOUT. */
