@@ -255,9 +255,28 @@ class TestCommand(Base):
             with self.subTest(w=w):
                 self.assertOneLineError(run("connect", "-w", w, "127.0.0.1", "1"), 1, "-w")
 
-    def test_tls_not_yet(self):
-        self.assertOneLineError(run("connect", "--tls", "127.0.0.1", "1"), 1,
-                                "sockit: connect --tls: TLS is not available yet in this build")
+    def test_tls_refused_is_a_network_error(self):
+        # TLS comes after the connect: a refused port is still exit 2 with the connect message.
+        r = run("connect", "--tls", "-k", "127.0.0.1", "1")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"Connection refused", r.stderr)
+
+    def test_tls_to_plain_server_is_a_protocol_error(self):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        def answer():
+            c, _ = srv.accept()
+            c.recv(4096)
+            c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+            c.close()
+        t = threading.Thread(target=answer)
+        t.start()
+        r = run("connect", "-w", "5", "--tls", "-k", "127.0.0.1", str(port))
+        t.join(10)
+        srv.close()
+        self.assertOneLineError(r, 3, "sockit: tls handshake with 127.0.0.1: the peer is not speaking TLS")
 
 
 # ---- resolve -------------------------------------------------------------------------------------
