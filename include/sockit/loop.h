@@ -31,11 +31,11 @@ enum {
 
 /* Readiness bits: asked for (READABLE, WRITABLE) and reported (all four). HUP and ERROR are
  * always reported, asked or not; the callback learns the details from its next read or write. */
-enum {
+enum {              /* (the values of Linux's POLLIN, POLLOUT, POLLERR, POLLHUP: no translation) */
     SOCKIT_READABLE = 1,
-    SOCKIT_WRITABLE = 2,
-    SOCKIT_HUP = 4,
-    SOCKIT_ERROR = 8
+    SOCKIT_WRITABLE = 4,
+    SOCKIT_ERROR = 8,
+    SOCKIT_HUP = 16
 };
 
 typedef void (*sockit_io_cb)(sockit_loop *loop, int fd, int events, void *arg);

@@ -57,6 +57,7 @@ struct sockit_loop {
 
     pthread_mutex_t post_mu;
     struct post_node *post_head, *post_tail;
+    _Atomic int posted; /* the list is not empty: checked without the lock every round */
 
     int sig_fd;         /* signalfd, -1 until a signal is asked for */
     sigset_t sig_mask;

@@ -38,7 +38,7 @@ struct sockit_conn {
     uint32_t in_cap;
     int reason;                        /* why it is being closed */
     int64_t last;                      /* last activity (loop time, ns) */
-    uint32_t prev, next;               /* activity list links: index + 1, 0 for none */
+    uint32_t prev, next;               /* first-byte list links: index + 1, 0 for none */
     struct tls_state *tls;             /* NULL for plain connections */
 };
 
@@ -62,7 +62,7 @@ struct worker {
 
     struct sockit_conn *conns; /* max_conns entries, touched lazily */
     uint32_t cap, hwm, free_head, nconns;
-    struct list first, idle;   /* awaiting their first byte / ordered by last activity */
+    struct list first;         /* connections awaiting their first byte, in accept order */
 
     uint32_t *kicked;          /* conns to settle at the end of the round */
     uint32_t nkicked, kicked_cap;
@@ -95,10 +95,7 @@ struct sockit_server {
     int nworkers;
     int shared_lfd;          /* > 0: the one listener all workers watch (Unix); closed last */
     _Atomic int stopping;
-    _Atomic int running_workers;
     _Atomic uint64_t active; /* open connections, all workers */
-    sockit_loop *ctrl;       /* sockit_server_run's loop, stopped when the last worker ends */
-    pthread_mutex_t ctrl_mu;
 
     /* threaded mode */
     pthread_t *pool;

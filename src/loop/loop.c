@@ -216,6 +216,7 @@ int sockit_loop_post(sockit_loop *l, sockit_post_fn fn, void *arg)
     if (l->post_tail) l->post_tail->next = n;
     else l->post_head = n;
     l->post_tail = n;
+    atomic_store_explicit(&l->posted, 1, memory_order_release);
     pthread_mutex_unlock(&l->post_mu);
     sockit_loop_wake(l);
     return 0;
@@ -223,7 +224,9 @@ int sockit_loop_post(sockit_loop *l, sockit_post_fn fn, void *arg)
 
 static int run_posts(sockit_loop *l)
 {
+    if (!atomic_load_explicit(&l->posted, memory_order_acquire)) return 0;
     pthread_mutex_lock(&l->post_mu);
+    atomic_store_explicit(&l->posted, 0, memory_order_relaxed);
     struct post_node *n = l->post_head;
     l->post_head = l->post_tail = NULL;
     pthread_mutex_unlock(&l->post_mu);
@@ -339,16 +342,14 @@ static int wait_ms(sockit_loop *l, double timeout)
     /* Negative, NaN, infinite or absurdly long: wait until something happens. */
     int64_t limit = !(timeout >= 0 && timeout < 1e9) ? SOCKIT__NEVER : l->now + to_ns(timeout);
     if (l->nheap && l->heap[0]->when < limit) limit = l->heap[0]->when;
-    pthread_mutex_lock(&l->post_mu);
-    int posted = l->post_head != NULL;
-    pthread_mutex_unlock(&l->post_mu);
-    if (posted) return 0;
+    if (atomic_load_explicit(&l->posted, memory_order_acquire)) return 0;
     return sockit__remaining_ms(limit);
 }
 
 int sockit_loop_run_once(sockit_loop *l, double timeout)
 {
-    l->now = sockit__now();
+    /* The clock is needed before waiting only to aim at a deadline; it is read again after. */
+    if (l->nheap || timeout >= 0) l->now = sockit__now();
     int n = l->be->wait(l, wait_ms(l, timeout));
     if (n < 0) return sockit__fail(n, "loop wait (%s)", l->be->name);
     l->now = sockit__now();

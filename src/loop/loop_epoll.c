@@ -3,6 +3,7 @@
  * readiness for an fd removed (and perhaps reused) earlier in the same round is dropped.
  */
 #include "internal/loop.h"
+#include "internal/sys.h"
 
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -37,10 +38,11 @@ static void ep_free(sockit_loop *l)
     free(st);
 }
 
-static uint32_t to_epoll(int events)
-{
-    return (events & SOCKIT_READABLE ? EPOLLIN : 0) | (events & SOCKIT_WRITABLE ? EPOLLOUT : 0);
-}
+_Static_assert((int)SOCKIT_READABLE == (int)EPOLLIN && (int)SOCKIT_WRITABLE == (int)EPOLLOUT &&
+                   (int)SOCKIT_ERROR == (int)EPOLLERR && (int)SOCKIT_HUP == (int)EPOLLHUP,
+               "readiness bits are epoll's");
+
+static uint32_t to_epoll(int events) { return (uint32_t)events; }
 
 static int ep_set(sockit_loop *l, int fd, int old_events, int new_events, int del)
 {
@@ -57,13 +59,11 @@ static int ep_set(sockit_loop *l, int fd, int old_events, int new_events, int de
 static int ep_wait(sockit_loop *l, int ms)
 {
     struct epoll_state *st = l->be_state;
-    int n = epoll_wait(st->epfd, st->ev, MAX_EVENTS, ms);
+    int n = sockit__sys_epoll_wait(st->epfd, st->ev, MAX_EVENTS, ms);
     if (n < 0) return errno == EINTR ? 0 : -errno;
     int ran = 0;
     for (int i = 0; i < n; i++) {
-        uint32_t e = st->ev[i].events;
-        int rev = (e & EPOLLIN ? SOCKIT_READABLE : 0) | (e & EPOLLOUT ? SOCKIT_WRITABLE : 0) |
-                  (e & (EPOLLHUP | EPOLLRDHUP) ? SOCKIT_HUP : 0) | (e & EPOLLERR ? SOCKIT_ERROR : 0);
+        int rev = (int)(st->ev[i].events & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP));
         ran += sockit__loop_ready(l, (int)(uint32_t)st->ev[i].data.u64,
                                   (uint32_t)(st->ev[i].data.u64 >> 32), rev);
     }

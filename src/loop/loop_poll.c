@@ -68,10 +68,10 @@ static int grow(struct poll_state *st, int fd)
     return 0;
 }
 
-static short to_poll(int events)
-{
-    return (short)((events & SOCKIT_READABLE ? POLLIN : 0) | (events & SOCKIT_WRITABLE ? POLLOUT : 0));
-}
+_Static_assert(SOCKIT_READABLE == POLLIN && SOCKIT_WRITABLE == POLLOUT && SOCKIT_ERROR == POLLERR &&
+                   SOCKIT_HUP == POLLHUP, "readiness bits are poll's");
+
+static short to_poll(int events) { return (short)events; }
 
 static int pl_set(sockit_loop *l, int fd, int old_events, int new_events, int del)
 {
@@ -110,9 +110,7 @@ static int pl_wait(sockit_loop *l, int ms)
         short e = st->pfd[i].revents;
         if (!e) continue;
         if (e & POLLNVAL) e = POLLERR; /* closed without del: report, the owner will clean up */
-        st->rdy[k++] = (struct ready){st->pfd[i].fd, st->gen[i],
-            (e & POLLIN ? SOCKIT_READABLE : 0) | (e & POLLOUT ? SOCKIT_WRITABLE : 0) |
-            (e & POLLHUP ? SOCKIT_HUP : 0) | (e & POLLERR ? SOCKIT_ERROR : 0)};
+        st->rdy[k++] = (struct ready){st->pfd[i].fd, st->gen[i], e & (POLLIN | POLLOUT | POLLERR | POLLHUP)};
     }
     int ran = 0;
     for (size_t i = 0; i < k; i++) ran += sockit__loop_ready(l, st->rdy[i].fd, st->rdy[i].gen, st->rdy[i].rev);

@@ -8,6 +8,7 @@
  */
 #include "internal/server.h"
 #include "internal/tls.h"
+#include "internal/sys.h"
 
 #include <openssl/err.h>
 
@@ -84,26 +85,22 @@ static void list_append(struct list *l, struct sockit_conn *c)
     l->tail = i;
 }
 
-static struct list *list_of(struct sockit_conn *c)
-{
-    return (c->flags & C_GOT_DATA) ? &c->w->idle : &c->w->first;
-}
-
-/* Bytes from the peer: the connection moves to the tail of the idle list (O(1)). */
+/* Bytes from the peer: a timestamp for the idle sweep and, the first time, off the first-byte
+ * list. O(1) and nothing else per read: the idle sweep walks the table instead of keeping an
+ * ordered list up to date on every read. */
 static void touch(struct sockit_conn *c)
 {
     c->last = c->w->loop->now;
-    if (!(c->flags & C_LISTED)) return;
-    list_unlink(list_of(c), c);
-    c->flags |= C_GOT_DATA;
-    list_append(&c->w->idle, c);
+    if (c->flags & C_GOT_DATA) return;
+    if (c->flags & C_LISTED) list_unlink(&c->w->first, c);
+    c->flags = (c->flags & ~C_LISTED) | C_GOT_DATA;
 }
 
 /* Bytes to the peer: traffic for the idle timeout, but not the peer's first byte (a greeting
  * must not let a silent client escape the first-byte timeout). */
 static void touch_out(struct sockit_conn *c)
 {
-    if (c->flags & C_GOT_DATA) touch(c);
+    if (c->flags & C_GOT_DATA) c->last = c->w->loop->now;
 }
 
 /* ---- the connection table ------------------------------------------------------------------ */
@@ -143,7 +140,7 @@ static void teardown(struct sockit_conn *c)
 {
     struct worker *w = c->w;
     sockit_server *srv = w->srv;
-    if (c->flags & C_LISTED) list_unlink(list_of(c), c);
+    if (c->flags & C_LISTED) list_unlink(&w->first, c);
     c->flags &= ~C_LISTED;
     sockit_loop_del(w->loop, c->fd);
     if ((c->flags & C_DEAD) && c->out_len > c->out_off) {
@@ -213,7 +210,7 @@ static ssize_t conn_recv(struct sockit_conn *c, char *buf, size_t len)
         return tls_result(c, r, done);
     }
     for (;;) {
-        ssize_t n = recv(c->fd, buf, len, 0);
+        ssize_t n = sockit__sys_recvb(c->fd, buf, len, 0);
         if (n >= 0 || errno != EINTR) return n < 0 ? -errno : n;
     }
 }
@@ -228,7 +225,7 @@ static ssize_t conn_write(struct sockit_conn *c, const char *buf, size_t len)
         return r == 0 ? -EPIPE : r;
     }
     for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = sockit__sys_sendb(c->fd, buf, len, MSG_NOSIGNAL);
         if (n >= 0 || errno != EINTR) return n < 0 ? -errno : n;
     }
 }
@@ -429,7 +426,21 @@ size_t sockit_conn_pending(const sockit_conn *c) { return pending(c); }
 
 /* ---- settling: apply what the flags say ------------------------------------------------------- */
 
-static void settle(struct sockit_conn *c)
+static void settle_slow(struct sockit_conn *c);
+
+/* The common case first: an open connection with nothing special going on, watched for what it
+ * needs already. */
+static inline void settle(struct sockit_conn *c)
+{
+    uint32_t f = c->flags;
+    if ((f & (C_OPEN | C_IN_CB | C_DEAD | C_CLOSING | C_SHUT | C_HANDSHAKE | C_TLS_WANT_W | C_PAUSED |
+              C_BACKPR | C_EOF)) == C_OPEN &&
+        !c->w->stopping && !pending(c) && (f & (C_WANT_R | C_WANT_W)) == C_WANT_R)
+        return;
+    settle_slow(c);
+}
+
+static void settle_slow(struct sockit_conn *c)
 {
     struct worker *w = c->w;
     if (!(c->flags & C_OPEN) || (c->flags & C_IN_CB)) return;
@@ -695,13 +706,27 @@ static void on_datagram_ready(sockit_loop *loop, int fd, int events, void *arg)
 
 /* ---- timeouts and stopping -------------------------------------------------------------------- */
 
-static void expire(struct worker *w, struct list *l, double timeout)
+/* The first-byte list is in accept order: expire from its head until one is young enough. */
+static void expire_first(struct worker *w, double timeout)
 {
     int64_t limit = w->loop->now - (int64_t)(timeout * 1e9);
-    while (l->head) {
-        struct sockit_conn *c = at(w, l->head);
+    while (w->first.head) {
+        struct sockit_conn *c = at(w, w->first.head);
         if (c->last > limit) break;
-        if (c->flags & C_IN_CB) break; /* cannot happen from a timer; kept for safety */
+        sockit__count(&w->timed_out, 1);
+        fail(c, -ETIMEDOUT);
+        teardown(c);
+    }
+}
+
+/* Idle connections: one walk over the table per sweep (a few per timeout). */
+static void expire_idle(struct worker *w, double timeout)
+{
+    int64_t limit = w->loop->now - (int64_t)(timeout * 1e9);
+    for (uint32_t i = 1; i <= w->hwm; i++) {
+        struct sockit_conn *c = at(w, i);
+        if ((c->flags & (C_OPEN | C_GOT_DATA | C_IN_CB)) != (C_OPEN | C_GOT_DATA) || c->last > limit)
+            continue;
         sockit__count(&w->timed_out, 1);
         fail(c, -ETIMEDOUT);
         teardown(c);
@@ -712,9 +737,9 @@ static void on_sweep(sockit_loop *loop, sockit_timer *t, void *arg)
 {
     struct worker *w = arg;
     const sockit_server_config *cfg = &w->srv->cfg;
-    if (cfg->first_byte_timeout > 0) expire(w, &w->first, cfg->first_byte_timeout);
-    if (cfg->idle_timeout > 0) expire(w, &w->idle, cfg->idle_timeout);
-    if (cfg->first_byte_timeout <= 0 && cfg->idle_timeout > 0) expire(w, &w->first, cfg->idle_timeout);
+    double first = cfg->first_byte_timeout > 0 ? cfg->first_byte_timeout : cfg->idle_timeout;
+    if (first > 0) expire_first(w, first);
+    if (cfg->idle_timeout > 0) expire_idle(w, cfg->idle_timeout);
 }
 
 static void on_grace(sockit_loop *loop, sockit_timer *t, void *arg) { (void)arg; }
@@ -763,11 +788,6 @@ static void *worker_main(void *arg)
         if (w->stopping && (w->nconns == 0 || sockit__now() >= w->grace_deadline)) break;
     }
     close_all(w);
-    if (atomic_fetch_sub(&srv->running_workers, 1) == 1) {
-        pthread_mutex_lock(&srv->ctrl_mu);
-        if (srv->ctrl) sockit_loop_stop(srv->ctrl);
-        pthread_mutex_unlock(&srv->ctrl_mu);
-    }
     return NULL;
 }
 
@@ -878,7 +898,6 @@ int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
     if (!srv) return sockit__fail(-ENOMEM, "server");
     srv->shared_lfd = -1;
     apply_defaults(srv, cfg);
-    pthread_mutex_init(&srv->ctrl_mu, NULL);
     srv->host = cfg->host ? strdup(cfg->host) : NULL;
     srv->port = cfg->port ? strdup(cfg->port) : NULL;
     srv->cfg.host = srv->host;
@@ -909,7 +928,8 @@ int sockit_server_addr(const sockit_server *srv, sockit_addr *out)
 
 void *sockit_server_user(const sockit_server *srv) { return srv->cfg.user; }
 
-static int worker_start(sockit_server *srv, struct worker *w)
+/* Makes a worker's loop ready: its listener watched, the timeout sweep armed. */
+static int worker_prepare(sockit_server *srv, struct worker *w)
 {
     /* Threaded mode uses on_accept too: it hands each fd to the pool. */
     sockit_io_cb cb = srv->type == SOCK_DGRAM ? on_datagram_ready : on_accept;
@@ -924,25 +944,32 @@ static int worker_start(sockit_server *srv, struct worker *w)
         period = period < 0.01 ? 0.01 : period > 1 ? 1 : period;
         sockit_timer_start(w->loop, &w->sweep_timer, period, period);
     }
+    return 0;
+}
+
+static int worker_thread(struct worker *w)
+{
     /* Workers take no signals: they belong to whoever runs the server. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    r = -pthread_create(&w->tid, NULL, worker_main, w);
+    int r = -pthread_create(&w->tid, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0) return sockit__fail(r, "server: starting worker %d", w->index);
     w->started = 1;
     return 0;
 }
 
-int sockit_server_start(sockit_server *srv)
+/* Starts the pool (threaded mode) and the workers from `first` on as threads; workers before
+ * `first` are prepared but left to the caller's thread (sockit_server_run runs worker 0). */
+static int start_from(sockit_server *srv, int first)
 {
     int r = 0;
     if (srv->cfg.threads > 0 && (r = sockit__pool_start(srv)) < 0) return r;
-    atomic_store(&srv->running_workers, srv->nworkers);
     for (int i = 0; i < srv->nworkers; i++) {
-        if ((r = worker_start(srv, &srv->w[i])) < 0) {
-            atomic_fetch_sub(&srv->running_workers, srv->nworkers - i);
+        r = worker_prepare(srv, &srv->w[i]);
+        if (r == 0 && i >= first) r = worker_thread(&srv->w[i]);
+        if (r < 0) {
             sockit_server_stop(srv);
             sockit_server_wait(srv);
             return r;
@@ -950,6 +977,8 @@ int sockit_server_start(sockit_server *srv)
     }
     return 0;
 }
+
+int sockit_server_start(sockit_server *srv) { return start_from(srv, 0); }
 
 void sockit_server_stop(sockit_server *srv)
 {
@@ -982,6 +1011,9 @@ static void on_stop_signal(sockit_loop *loop, int signo, void *arg)
     sockit_server_stop(arg);
 }
 
+/* Worker 0 runs on the calling thread, which also takes SIGINT/SIGTERM through its loop: a
+ * one-worker server is then a single-threaded process (no thread handoff, and the C library's
+ * single-thread fast paths). */
 int sockit_server_run(sockit_server *srv)
 {
     sigset_t two, old;
@@ -989,23 +1021,15 @@ int sockit_server_run(sockit_server *srv)
     sigaddset(&two, SIGINT);
     sigaddset(&two, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &two, &old);
-    sockit_loop *ctrl;
-    int r = sockit_loop_new(&ctrl, SOCKIT_LOOP_DEFAULT);
-    if (r == 0) r = sockit_loop_signal(ctrl, SIGINT, on_stop_signal, srv);
-    if (r == 0) r = sockit_loop_signal(ctrl, SIGTERM, on_stop_signal, srv);
-    if (r == 0) {
-        pthread_mutex_lock(&srv->ctrl_mu);
-        srv->ctrl = ctrl;
-        pthread_mutex_unlock(&srv->ctrl_mu);
-        r = sockit_server_start(srv);
-    }
-    if (r == 0) r = sockit_loop_run(ctrl);
+    sockit_loop *l0 = srv->w[0].loop;
+    int r = sockit_loop_signal(l0, SIGINT, on_stop_signal, srv);
+    if (r == 0) r = sockit_loop_signal(l0, SIGTERM, on_stop_signal, srv);
+    if (r == 0) r = start_from(srv, 1);
+    if (r == 0) worker_main(&srv->w[0]);
     sockit_server_stop(srv);
     sockit_server_wait(srv);
-    pthread_mutex_lock(&srv->ctrl_mu);
-    srv->ctrl = NULL;
-    pthread_mutex_unlock(&srv->ctrl_mu);
-    sockit_loop_free(ctrl);
+    sockit_loop_signal(l0, SIGINT, NULL, NULL);
+    sockit_loop_signal(l0, SIGTERM, NULL, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return r;
 }
@@ -1026,7 +1050,6 @@ void sockit_server_free(sockit_server *srv)
     free(srv->w);
     free(srv->host);
     free(srv->port);
-    pthread_mutex_destroy(&srv->ctrl_mu);
     free(srv);
 }
 
