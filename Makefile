@@ -4,7 +4,7 @@
 #   make run        the same set-up, then start the main job (the tutorial's server, for now)
 #   make sanitize   the tests again as an ASan+UBSan build (build-asan/)
 #   make clang      the tests again built with clang (build-clang/)
-#   make tsan       the tests again under ThreadSanitizer (build-tsan/)
+#   make tsan       the tests again under ThreadSanitizer (build-tsan/); TESTS=REGEX picks some
 #   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make bench      the benchmarks (bench/), ratios against peers measured in the same run
 #   make install PREFIX=DIR
@@ -14,6 +14,7 @@ JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 PORT         ?= 12345
 CMAKE_FLAGS  ?=
+TESTS        ?= .
 
 .PHONY: all deps build test run sanitize clang tsan fuzz bench install clean
 
@@ -47,7 +48,7 @@ clang: deps
 tsan: deps
 	@CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TSAN=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j $(JOBS) -R '$(TESTS)'
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DSOCKIT_FUZZ=ON -DSOCKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
