@@ -138,6 +138,8 @@ static int bulk(const struct opts *o, sockit_tls_ctx *ctx)
         sockit_close(s);
         return fail("handshake");
     }
+    char cipher[64];
+    snprintf(cipher, sizeof cipher, "%s", sockit_tls_cipher(s));
     size_t total = (size_t)(o->amount * 1048576.0), sent = 0;
     while (sent < total) {
         size_t n = total - sent < o->chunk ? total - sent : o->chunk;
@@ -150,8 +152,9 @@ static int bulk(const struct opts *o, sockit_tls_ctx *ctx)
     (void)sockit_tls_shutdown(s);
     sockit_close(s);
     double wall = now() - t0, used = cpu() - c0;
-    printf("bulk %.1f MiB/s wall %.1f per-cpu-s (%.0f MiB in %.2f s, cpu %.2f s, %zu-byte writes)\n",
-           o->amount / wall, used > 0 ? o->amount / used : 0, o->amount, wall, used, o->chunk);
+    printf("bulk %.1f MiB/s wall %.1f per-cpu-s (%.0f MiB in %.2f s, cpu %.2f s, %zu-byte writes, "
+           "%s)\n", o->amount / wall, used > 0 ? o->amount / used : 0, o->amount, wall, used,
+           o->chunk, cipher);
     return 0;
 }
 

@@ -8,3 +8,4 @@ echo "== bench_core: sockit's core vs raw syscalls (same run, same machine)"
 echo
 echo "== echo_bench: sockit echo vs raw epoll, libuv and asyncio (same run, same machine)"
 "$(dirname "$0")/echo_bench.sh" "$BUILD"
+echo; echo "== tls_bench: sockit TLS vs openssl s_time/s_server/s_client (same run, same machine)"; "$(dirname "$0")/tls_bench.sh" "$BUILD"
