@@ -20,6 +20,8 @@
 # Knobs: TLS_BENCH_SECS (per run, default 3), TLS_BENCH_ROUNDS (default 2), TLS_BENCH_MIB
 # (bulk size, default 1024). Total time at the defaults: about 90 seconds; every step is bounded
 # by `timeout`.
+# $PIN_SRV / $PIN_CLI are "taskset -c N" or empty: split on purpose (file-wide).
+# shellcheck disable=SC2086
 set -u
 
 BUILD=${1:?usage: tls_bench.sh BUILD_DIR}
@@ -68,7 +70,6 @@ mkfifo "$TMP/stdin" && exec 3<>"$TMP/stdin"
 # "ACCEPT host:port" line.
 start_s_server() {
     : >"$TMP/srv.out"
-    # shellcheck disable=SC2086
     $PIN_SRV openssl s_server -accept "$HOST:0" -cert "$CERT" -key "$KEY" "$@" <&3 \
         >"$TMP/srv.out" 2>"$TMP/srv.err" &
     SRV_PID=$!
@@ -82,13 +83,12 @@ start_s_server() {
     return 1
 }
 
-# start_s_server_quiet ARGS...: -quiet hides the ACCEPT line: a free port is picked and probed.
+# start_s_server_quiet: -quiet hides the ACCEPT line: a free port is picked and probed.
 start_s_server_quiet() {
     for _ in 1 2 3 4 5; do
         PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
                echo $((20000 + RANDOM % 20000)))
-        # shellcheck disable=SC2086
-        $PIN_SRV openssl s_server -quiet -accept "$HOST:$PORT" -cert "$CERT" -key "$KEY" "$@" \
+        $PIN_SRV openssl s_server -quiet -accept "$HOST:$PORT" -cert "$CERT" -key "$KEY" \
             <&3 >/dev/null 2>"$TMP/srv.err" &
         SRV_PID=$!
         for _ in $(seq 100); do
@@ -103,7 +103,6 @@ start_s_server_quiet() {
 }
 
 start_sockit_echo() {
-    # shellcheck disable=SC2086
     $PIN_SRV "$SOCKIT" echo -t 1 --tls --cert "$CERT" --key "$KEY" "$HOST" 0 \
         >/dev/null 2>"$TMP/srv.err" &
     SRV_PID=$!
@@ -241,8 +240,8 @@ row "server full handshakes, wall" "/s" sf.openssl.wall sf.sockit.wall
 row "server full handshakes, per server CPU-s" "/s" sf.openssl.srvcpu sf.sockit.srvcpu
 row "server resumed TLS 1.2 handshakes, wall" "/s" sr.openssl.wall sr.sockit.wall
 row "server resumed TLS 1.2, per server CPU-s" "/s" sr.openssl.srvcpu sr.sockit.srvcpu
-row "bulk send 8 KiB writes, wall" "MiB/s" bulk.openssl.wall bulk.sockit.wall
-row "bulk send 8 KiB writes, per client CPU-s" "MiB/s" bulk.openssl.cpu bulk.sockit.cpu
-printf '%-44s %12s %12s\n' "bulk send 16 KiB writes, wall (MiB/s)" "" "${BEST[bulk16.sockit.wall]:--}"
+row "bulk 8 KiB writes, wall" "MiB/s" bulk.openssl.wall bulk.sockit.wall
+row "bulk 8 KiB writes, per client CPU-s" "MiB/s" bulk.openssl.cpu bulk.sockit.cpu
+printf '%-44s %12s %12s\n' "bulk 16 KiB writes, wall (MiB/s)" "" "${BEST[bulk16.sockit.wall]:--}"
 printf '%-44s %12s\n' "ceiling: $EVP alone, one core (MiB/s)" "${SPEED:--}"
 echo "client: openssl s_time / s_client vs bench_tls; server: s_server vs sockit echo --tls -t 1"
