@@ -270,6 +270,7 @@ int sockit_connect(sockit_sock *s, const char *host, const char *port)
 /* The message for a failed transfer names the peer when the socket still knows it. */
 static int fail_io(const sockit_sock *s, int code, const char *op, const char *dir)
 {
+    if (s->layer && code != -EAGAIN) return code; /* the layer (TLS) said it better already */
     sockit_addr peer;
     char b[SOCKIT_ADDRSTRLEN];
     peer.len = sizeof peer.sa;

@@ -13,10 +13,11 @@
 struct tls_state {
     SSL *ssl;
     sockit_tls_ctx *ctx; /* a reference */
-    int server, handshaking;
-    char peer[160];      /* for messages */
+    int server, handshaking, insecure;
+    int failed;          /* a TLS error happened: the session is not kept for resumption */
+    char peer[300];      /* for messages */
     char leaf_names[256]; /* the peer certificate's names, kept for a mismatch message */
-    char cache_key[160]; /* client: "host port" for session resumption */
+    char cache_key[320]; /* client: "host port" for session resumption */
 };
 
 /* A TLS state over fd (OpenSSL reads and writes the fd through our BIO); NULL on ENOMEM. */

@@ -453,6 +453,10 @@ static void settle_slow(struct sockit_conn *c)
         return;
     }
     if ((c->flags & C_SHUT) && !pending(c)) {
+        if (c->tls) { /* the TLS half-close: close_notify first (best effort, non-blocking) */
+            SSL_shutdown(c->tls->ssl);
+            ERR_clear_error();
+        }
         shutdown(c->fd, SHUT_WR);
         c->flags = (c->flags & ~C_SHUT) | C_SHUT_DONE;
         if (c->flags & C_EOF) { /* both directions done */

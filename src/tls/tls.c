@@ -20,7 +20,7 @@
 #define SESSION_SLOTS 64
 
 struct session_slot {
-    char key[160];
+    char key[320];
     SSL_SESSION *sess;
 };
 
@@ -56,6 +56,7 @@ static int bio_read(BIO *b, char *buf, int len)
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
     ssize_t n = recv(fd, buf, (size_t)len, 0);
+    if (n == 0) BIO_set_flags(b, BIO_FLAGS_IN_EOF);
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EINTR) BIO_set_retry_read(b);
     return -1;
@@ -63,7 +64,13 @@ static int bio_read(BIO *b, char *buf, int len)
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    /* OpenSSL asks this to tell a peer that just closed (treated as the end of the stream, with
+     * SSL_OP_IGNORE_UNEXPECTED_EOF) from a failure. */
+    case BIO_CTRL_EOF: return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    default: return 0;
+    }
 }
 
 static int bio_create(BIO *b)
@@ -122,7 +129,10 @@ static int tls_error(struct tls_state *t, const char *op, int ssl_err, int sys_e
 {
     char why[512], names[256];
     unsigned long e = ERR_peek_last_error();
-    long vr = t->handshaking && !t->server ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+    /* OpenSSL fills the verify result even when verification is off: only a verifying client
+     * may blame the certificate. */
+    long vr = t->handshaking && !t->server && !t->insecure ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+    t->failed = 1;
     if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         snprintf(names, sizeof names, "%s", t->leaf_names);
         if (!names[0]) cert_names(SSL_get0_peer_certificate(t->ssl), names, sizeof names);
@@ -154,7 +164,7 @@ enum op { OP_HANDSHAKE, OP_READ, OP_WRITE, OP_SHUTDOWN };
 /* Runs one OpenSSL call until it completes, fails or the deadline passes. For reads and writes
  * returns the byte count (0: end of stream); for the others 0. */
 static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf, size_t len,
-                     int64_t deadline)
+                     int64_t deadline, int nowait)
 {
     static const char *names[] = {"tls handshake", "tls read", "tls write", "tls shutdown"};
     for (;;) {
@@ -177,7 +187,7 @@ static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf,
         int err = SSL_get_error(t->ssl, r);
         short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
         if (ev) {
-            if (s->timeout == 0) return -EAGAIN;
+            if (s->timeout == 0 || nowait) return -EAGAIN;
             int w = sockit__wait(s->fd, ev, deadline);
             if (w == -ETIMEDOUT)
                 return sockit__failmsg(-ETIMEDOUT, "%s with %s: timed out", names[op], t->peer);
@@ -194,7 +204,7 @@ static ssize_t layer_send(sockit_sock *s, const void *buf, size_t len, int flags
 {
     struct tls_state *t = s->layer_ctx;
     if (len == 0) return 0;
-    return drive(s, t, OP_WRITE, (void *)buf, len, deadline);
+    return drive(s, t, OP_WRITE, (void *)buf, len, deadline, flags & MSG_DONTWAIT);
 }
 
 static ssize_t layer_recv(sockit_sock *s, void *buf, size_t len, int flags, int64_t deadline)
@@ -216,7 +226,15 @@ static ssize_t layer_recv(sockit_sock *s, void *buf, size_t len, int flags, int6
             if (w < 0) return w;
         }
     }
-    return drive(s, t, OP_READ, buf, len, deadline);
+    int nowait = flags & MSG_DONTWAIT;
+    if (!(flags & MSG_WAITALL)) return drive(s, t, OP_READ, buf, len, deadline, nowait);
+    size_t got = 0; /* MSG_WAITALL: as recv(2), until len bytes, the end, or a failure */
+    while (got < len) {
+        ssize_t n = drive(s, t, OP_READ, (char *)buf + got, len - got, deadline, nowait);
+        if (n <= 0) return got ? (ssize_t)got : n;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
 }
 
 static void state_free(struct tls_state *t)
@@ -229,6 +247,10 @@ static void state_free(struct tls_state *t)
 
 static int layer_close(sockit_sock *s)
 {
+    struct tls_state *t = s->layer_ctx;
+    /* A connection that ended without a failure keeps its session resumable: OpenSSL would mark
+     * it not resumable when freed without a shutdown (s_time does the same). */
+    if (t && !t->failed) SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     state_free(s->layer_ctx);
     s->layer_ctx = NULL;
     s->layer = NULL;
@@ -392,6 +414,7 @@ struct tls_state *sockit__tls_state_new(sockit_tls_ctx *c, int fd, int server, c
     atomic_fetch_add(&c->refs, 1);
     t->ctx = c;
     t->server = server;
+    t->insecure = c->insecure;
     snprintf(t->peer, sizeof t->peer, "%s", peer);
     return t;
 }
@@ -412,7 +435,7 @@ static int handshake(sockit_sock *s, struct tls_state *t)
 {
     int64_t deadline = sockit__sock_deadline(s);
     t->handshaking = 1;
-    ssize_t r = drive(s, t, OP_HANDSHAKE, NULL, 0, deadline);
+    ssize_t r = drive(s, t, OP_HANDSHAKE, NULL, 0, deadline, 0);
     t->handshaking = 0;
     if (r == -EAGAIN) r = sockit__failmsg(-EAGAIN, "tls handshake with %s: the socket is non-blocking", t->peer);
     if (r < 0) {
@@ -439,13 +462,17 @@ int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
 {
     int r = check_wrap(s, c, 0);
     if (r < 0) return r;
-    char peer[160];
+    char peer[300];
     peer_name(s, host, peer, sizeof peer);
     struct tls_state *t = sockit__tls_state_new(c, s->fd, 0, peer);
     if (!t) return sockit__fail(-ENOMEM, "tls");
     if (host && *host) {
         struct in6_addr ip;
-        char bare[128];
+        char bare[300];
+        if (strlen(host) > 255) { /* 253 for a DNS name; brackets and a zone for an IPv6 literal */
+            state_free(t);
+            return sockit__failmsg(-EINVAL, "tls: host name too long (%zu bytes)", strlen(host));
+        }
         snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
         bare[strcspn(bare, "]%")] = 0;
         int is_ip = inet_pton(AF_INET, bare, &ip) == 1 || inet_pton(AF_INET6, bare, &ip) == 1;
@@ -476,7 +503,7 @@ int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *c)
 {
     int r = check_wrap(s, c, 1);
     if (r < 0) return r;
-    char peer[160];
+    char peer[300];
     peer_name(s, NULL, peer, sizeof peer);
     struct tls_state *t = sockit__tls_state_new(c, s->fd, 1, peer);
     if (!t) return sockit__fail(-ENOMEM, "tls");
@@ -488,7 +515,7 @@ int sockit_tls_shutdown(sockit_sock *s)
 {
     struct tls_state *t = s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls shutdown: the socket does not speak TLS");
-    ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 0, sockit__sock_deadline(s));
+    ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 0, sockit__sock_deadline(s), 0);
     return r < 0 ? (int)r : 0;
 }
 
@@ -496,7 +523,7 @@ int sockit_tls_unwrap(sockit_sock *s)
 {
     struct tls_state *t = s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls unwrap: the socket does not speak TLS");
-    ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 1, sockit__sock_deadline(s));
+    ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 1, sockit__sock_deadline(s), 0);
     if (r < 0) return (int)r;
     layer_close(s);
     return 0;
