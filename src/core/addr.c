@@ -342,6 +342,13 @@ static void format_unix(const sockit_addr *a, char *buf, size_t len)
         buf[0] = '@';
         buf[1 < len ? 1 : 0] = 0;
         if (len > 1) put_escaped(buf, len, 1, sun->sun_path + 1, n - 1);
+    } else if (sun->sun_path[0] == '@') {
+        /* A path named "@...": its '@' is written \x40, or it would read back as abstract. */
+        buf[0] = 0;
+        if (len > 4) {
+            memcpy(buf, "\\x40", 5);
+            put_escaped(buf, len, 4, sun->sun_path + 1, strnlen(sun->sun_path, n) - 1);
+        }
     } else {
         put_escaped(buf, len, 0, sun->sun_path, strnlen(sun->sun_path, n));
     }
