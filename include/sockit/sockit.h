@@ -58,7 +58,8 @@ SOCKIT_API const char *sockit_version(void);
     X(ETLS, -5005, "TLS handshake or verification failed")                                      \
     X(ETOOLONG, -5006, "Line longer than the limit")                                            \
     X(ECLOSED, -5007, "Connection closed before the expected data arrived")                     \
-    X(EINCOMPLETE, -5008, "Input is incomplete")
+    X(EINCOMPLETE, -5008, "Input is incomplete")                                                \
+    X(EBADURL, -5009, "Malformed URL")
 
 enum {
 #define SOCKIT__ERRENUM(name, value, text) SOCKIT_##name = value,
