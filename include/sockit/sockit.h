@@ -280,6 +280,11 @@ SOCKIT_API int sockit_create_server(sockit_sock **out, const char *host, const c
 }
 #endif
 
+/* The umbrella: one include for the whole library. */
 #include <sockit/reader.h>
+#include <sockit/loop.h>
+#include <sockit/server.h>
+#include <sockit/tls.h>
+#include <sockit/url.h>
 
 #endif /* SOCKIT_SOCKIT_H */
