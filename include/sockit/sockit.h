@@ -286,5 +286,6 @@ SOCKIT_API int sockit_create_server(sockit_sock **out, const char *host, const c
 #include <sockit/server.h>
 #include <sockit/tls.h>
 #include <sockit/url.h>
+#include <sockit/http.h>
 
 #endif /* SOCKIT_SOCKIT_H */

@@ -1,0 +1,105 @@
+/*
+ * sockit http — the HTTP/1.1 message parser (RFC 9110/9112): request and response heads, body
+ * framing, and the chunked transfer coding. The server and client are built on it.
+ *
+ * Incremental and zero-copy: call a parse function with everything received so far; it returns
+ *   > 0                  the length of the complete head (request/status line + headers + the
+ *                        empty line): the body, if any, starts there;
+ *   SOCKIT_EINCOMPLETE   not enough bytes yet: call again with more (nothing is kept between calls);
+ *   SOCKIT_EPROTO        malformed: answer 400 (sockit_errmsg() says what and where);
+ *   SOCKIT_ETOOLONG      more headers than the caller's array holds: answer 431.
+ * Every string is a pointer and a length into the caller's buffer, which must outlive them.
+ *
+ * Strict where ambiguity is dangerous (request smuggling, response splitting): a header line that
+ * starts with whitespace (obsolete folding), whitespace between a header name and its colon, a
+ * name that is not a token, a control character in a value, a bare CR, two Content-Length headers
+ * that differ, Content-Length together with Transfer-Encoding in a request, a Transfer-Encoding
+ * that does not end in chunked in a request, or a chunk size that overflows — all SOCKIT_EPROTO.
+ * A bare LF as line end is accepted (RFC 9112 section 2.2 allows it), a bare CR never.
+ */
+#ifndef SOCKIT_HTTP_H
+#define SOCKIT_HTTP_H
+
+#include <sockit/sockit.h>
+#include <sockit/url.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sockit_http_header {
+    sockit_str name;  /* as received (compare case-insensitively) */
+    sockit_str value; /* leading and trailing spaces and tabs removed */
+} sockit_http_header;
+
+typedef struct sockit_http_request {
+    sockit_str method;             /* "GET" */
+    sockit_str target;             /* "/index.html?x=1", "*", "example.org:443", "http://h/p" */
+    int version;                   /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
+    sockit_http_header *headers;   /* in: the caller's array */
+    size_t nheaders;               /* in: its capacity; out: headers found */
+} sockit_http_request;
+
+typedef struct sockit_http_response {
+    int version;                   /* 10 or 11 */
+    int status;                    /* 100..999 */
+    sockit_str reason;             /* "OK" (may be empty) */
+    sockit_http_header *headers;
+    size_t nheaders;               /* in: capacity; out: count */
+} sockit_http_response;
+
+/* Parses a request head from buf[0, len). See the top of this file for the results. */
+SOCKIT_API ssize_t sockit_http_parse_request(const char *buf, size_t len, sockit_http_request *req);
+
+/* Parses a response head. */
+SOCKIT_API ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_response *resp);
+
+/* The first header named `name` (case-insensitive), or NULL. */
+SOCKIT_API const sockit_http_header *sockit_http_header_find(const sockit_http_header *h, size_t n,
+                                                             const char *name);
+
+/* 1 if a comma-separated header value (e.g. Connection: "keep-alive, Upgrade") lists token,
+ * case-insensitively. */
+SOCKIT_API int sockit_http_value_has(sockit_str value, const char *token);
+
+/* How a message body is delimited (RFC 9112 section 6.3). */
+typedef enum sockit_http_framing {
+    SOCKIT_HTTP_NO_BODY = 0,   /* nothing follows the head */
+    SOCKIT_HTTP_LENGTH = 1,    /* *length bytes follow */
+    SOCKIT_HTTP_CHUNKED = 2,   /* the chunked coding follows: use sockit_http_chunked */
+    SOCKIT_HTTP_UNTIL_CLOSE = 3 /* (responses only) everything until the connection closes */
+} sockit_http_framing;
+
+/* The framing of a request: Content-Length or chunked, else no body. SOCKIT_EPROTO for an
+ * ambiguous or invalid combination (see the top of this file). */
+SOCKIT_API int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length);
+
+/* The framing of a response to a request with method `method` (HEAD, and 1xx/204/304 statuses,
+ * have no body; a 2xx to CONNECT neither). */
+SOCKIT_API int sockit_http_response_framing(const sockit_http_response *resp, const char *method,
+                                            uint64_t *length);
+
+/* ---- the chunked transfer coding ---------------------------------------------------------- */
+
+typedef struct sockit_http_chunked {
+    uint64_t left;    /* private: bytes left in the current chunk */
+    int state;        /* private */
+    size_t ext_len;   /* private: bytes of chunk extension / trailer line seen (bounded) */
+} sockit_http_chunked;
+
+/* Prepares d to decode one chunked body. */
+SOCKIT_API void sockit_http_chunked_init(sockit_http_chunked *d);
+
+/* Decodes in place: buf[0, *len) holds bytes received; on return buf[0, *len) holds the body
+ * bytes they contained (framing removed). Returns 0 when more input is needed, 1 when the body
+ * and its trailers are complete (then *rest is the count of bytes after the body that were in buf
+ * — the next message — moved to start at buf + *len), or SOCKIT_EPROTO. Chunk extensions and
+ * trailers are skipped (each line at most 8 KiB). */
+SOCKIT_API int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len,
+                                          size_t *rest);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCKIT_HTTP_H */
