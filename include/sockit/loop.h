@@ -107,7 +107,8 @@ SOCKIT_API int sockit_loop_signal(sockit_loop *loop, int signo, sockit_signal_cb
 SOCKIT_API int sockit_loop_run(sockit_loop *loop);
 
 /* One round: waits at most timeout seconds (< 0: until something happens, 0: no wait) and runs
- * what is due. Returns the number of callbacks run, or a code. */
+ * what is due. Returns the number of callbacks run (fd, timer and posted; the loop's own wake-up
+ * and signal plumbing not counted), or a code. */
 SOCKIT_API int sockit_loop_run_once(sockit_loop *loop, double timeout);
 
 /* Makes sockit_loop_run return after the current round. Any thread. */

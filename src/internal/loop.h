@@ -21,6 +21,7 @@ struct fdslot {
     void *arg;
     uint32_t gen;    /* bumped on every del: stale readiness for a reused fd is ignored */
     uint8_t events;  /* asked for */
+    uint8_t internal; /* the loop's own (wake-up, signals): not counted as a callback run */
 };
 
 struct post_node {

@@ -71,6 +71,7 @@ int sockit_loop_del(sockit_loop *l, int fd)
     s->cb = NULL;
     s->arg = NULL;
     s->events = 0;
+    s->internal = 0;
     s->gen++;
     l->nwatched--;
     /* EBADF/ENOENT: the fd was closed before del; the kernel already forgot it. */
@@ -85,8 +86,9 @@ int sockit__loop_ready(sockit_loop *l, int fd, uint32_t gen, int revents)
     if (!s->cb || s->gen != gen) return 0; /* removed (and maybe reused) earlier this round */
     int ev = revents & (s->events | SOCKIT_HUP | SOCKIT_ERROR);
     if (!ev) return 0;
+    int counted = !s->internal; /* read before the call: a callback may grow (move) the table */
     s->cb(l, fd, ev, s->arg);
-    return 1;
+    return counted;
 }
 
 /* ---- timers: a binary min-heap on (when, seq) ------------------------------------------------ */
@@ -279,6 +281,7 @@ int sockit_loop_signal(sockit_loop *l, int signo, sockit_signal_cb cb, void *arg
             return r;
         }
         l->nwatched--; /* internal */
+        l->fds[fd].internal = 1;
         l->sig_fd = fd;
     }
     l->sig[signo].cb = cb;
@@ -309,6 +312,7 @@ int sockit_loop_new(sockit_loop **out, int backend)
         return r;
     }
     l->nwatched--; /* internal */
+    l->fds[l->wake_fd].internal = 1;
     l->now = sockit__now();
     *out = l;
     return 0;
