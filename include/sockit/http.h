@@ -13,8 +13,9 @@
  * Strict where ambiguity is dangerous (request smuggling, response splitting): a header line that
  * starts with whitespace (obsolete folding), whitespace between a header name and its colon, a
  * name that is not a token, a control character in a value, a bare CR, two Content-Length headers
- * that differ, Content-Length together with Transfer-Encoding in a request, a Transfer-Encoding
- * that does not end in chunked in a request, or a chunk size that overflows — all SOCKIT_EPROTO.
+ * that differ, Content-Length together with Transfer-Encoding, a Transfer-Encoding that does not
+ * end in chunked in a request or that comes in an HTTP/1.0 request, or a chunk size that
+ * overflows — all SOCKIT_EPROTO.
  * A bare LF as line end is accepted (RFC 9112 section 2.2 allows it), a bare CR never.
  */
 #ifndef SOCKIT_HTTP_H
@@ -47,6 +48,13 @@ typedef struct sockit_http_response {
     sockit_http_header *headers;
     size_t nheaders;               /* in: capacity; out: count */
 } sockit_http_response;
+
+/* Where the head ends (after its empty line), found without parsing: the length, or
+ * SOCKIT_EINCOMPLETE. *scanned (0 the first time) remembers how far earlier calls looked, so a
+ * peer that sends its head a byte at a time costs linear work in all, not quadratic: call this
+ * as bytes arrive and the parse functions once it succeeds. buf must start at the request or
+ * status line (skip any empty lines before it yourself). */
+SOCKIT_API ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned);
 
 /* Parses a request head from buf[0, len). See the top of this file for the results. */
 SOCKIT_API ssize_t sockit_http_parse_request(const char *buf, size_t len, sockit_http_request *req);

@@ -86,9 +86,12 @@ typedef struct sockit_server_config {
     /* A server context (tls.h) to serve TLS with; NULL: plain. Event-driven mode: handshakes,
      * reads and writes are non-blocking, driven by the loop; on_open runs once the handshake is
      * done, and a failed handshake closes the connection without on_open/on_close (logged).
-     * Threaded mode: the handed socket already speaks TLS. The context must outlive the server. */
+     * Threaded mode: the handed socket already speaks TLS. The server holds a reference to the
+     * context: you may free yours after sockit_server_new. */
     sockit_tls_ctx *tls;
-    /* Optional: the library's one way to speak (refusals, accept failures). */
+    /* Optional: the library's one way to speak (refusals, accept failures, TLS handshake
+     * failures; each kind at most once a second per worker). Called from the worker threads,
+     * possibly from several at once. */
     void (*log)(void *user, const char *message);
 } sockit_server_config;
 

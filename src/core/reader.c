@@ -57,6 +57,13 @@ void sockit_reader_consume(sockit_reader *r, size_t n)
     if (r->start == r->end) r->start = r->end = r->scanned = 0;
 }
 
+/* A failure from below: a layer (TLS) has said it precisely already; plain I/O gets context. */
+static int keep_or_fail(const sockit_reader *r, int code, const char *what)
+{
+    if (r->s->layer && code != -EAGAIN) return code;
+    return sockit__fail(code, "%s", what);
+}
+
 /* Receives more bytes at the end of the buffer. Returns the count, 0 at end of stream, a code. */
 static ssize_t fill(sockit_reader *r, int64_t deadline)
 {
@@ -71,10 +78,10 @@ static ssize_t fill(sockit_reader *r, int64_t deadline)
     return n;
 }
 
-ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
+/* A line of at most max bytes (1 <= max <= the buffer size). */
+static ssize_t read_line(sockit_reader *r, const char **line, size_t max)
 {
     int64_t deadline = sockit__sock_deadline(r->s);
-    if (max == 0 || max > r->cap) max = r->cap;
     for (;;) {
         size_t have = r->end - r->start;
         size_t look = have < max ? have : max;
@@ -96,7 +103,7 @@ ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
             r->end = have;
         }
         ssize_t n = fill(r, deadline);
-        if (n < 0) return sockit__fail((int)n, "read line");
+        if (n < 0) return keep_or_fail(r, (int)n, "read line");
         if (n == 0) { /* end of stream: a last unterminated line, then 0 */
             *line = r->buf + r->start;
             r->start = r->end = r->scanned = 0;
@@ -105,11 +112,21 @@ ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
     }
 }
 
+ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
+{
+    if (max == 0 || max > r->cap) max = r->cap;
+    return read_line(r, line, max);
+}
+
 ssize_t sockit_reader_getline(sockit_reader *r, char *buf, size_t len, int strip)
 {
     const char *line;
     if (len == 0) return sockit__fail(-EINVAL, "read line: no room");
-    ssize_t n = sockit_reader_line(r, &line, len - 1);
+    if (len == 1) { /* room for the NUL only: every line is too long */
+        buf[0] = 0;
+        return sockit__failmsg(SOCKIT_ETOOLONG, "read line: a 1-byte buffer holds no line");
+    }
+    ssize_t n = read_line(r, &line, len - 1 < r->cap ? len - 1 : r->cap);
     if (n <= 0) {
         buf[0] = 0;
         return n;
@@ -132,7 +149,7 @@ ssize_t sockit_reader_read(sockit_reader *r, void *buf, size_t len)
         return (ssize_t)n;
     }
     ssize_t n = sockit__recv_dl(r->s, buf, len, 0, sockit__sock_deadline(r->s));
-    if (n < 0) return sockit__fail((int)n, "read");
+    if (n < 0) return keep_or_fail(r, (int)n, "read");
     return n;
 }
 
@@ -148,7 +165,7 @@ ssize_t sockit_reader_read_exact(sockit_reader *r, void *buf, size_t n, size_t *
         ssize_t k = sockit__recv_dl(r->s, p + done, n - done, 0, deadline);
         if (k <= 0) {
             res = k == 0 ? sockit__failmsg(SOCKIT_ECLOSED, "read %zu bytes: the peer closed after %zu", n, done)
-                         : sockit__fail((int)k, "read %zu bytes: %zu arrived", n, done);
+                         : keep_or_fail(r, (int)k, "read exact");
             break;
         }
         done += (size_t)k;

@@ -258,7 +258,10 @@ int sockit_connect(sockit_sock *s, const char *host, const char *port)
     char b[SOCKIT_ADDRSTRLEN];
     int64_t deadline = sockit__sock_deadline(s);
     sockit_addr a;
-    int r = sockit__resolve_all(host, port, s->family, s->type, 0, &a, 1, deadline);
+    /* A non-blocking socket resolves like Python does, without a deadline: "now" would fail
+     * every name. */
+    int r = sockit__resolve_all(host, port, s->family, s->type, 0, &a, 1,
+                                s->timeout == 0 ? SOCKIT__NEVER : deadline);
     if (r < 0) return r;
     r = connect_dl(s, &a, deadline);
     if (r < 0) return sockit__fail(r, "connect %s", fmt(&a, b));
@@ -302,7 +305,8 @@ int sockit_sendall_ex(sockit_sock *s, const void *buf, size_t len, int flags, si
     while (done < len) {
         ssize_t n = sockit__send_dl(s, p + done, len - done, flags, deadline);
         if (n < 0) {
-            r = sockit__fail((int)n, "sendall: %zu of %zu bytes sent", done, len);
+            r = s->layer && n != -EAGAIN ? (int)n /* the layer said it better */
+                                         : sockit__fail((int)n, "sendall: %zu of %zu bytes sent", done, len);
             break;
         }
         done += (size_t)n;
@@ -338,7 +342,7 @@ ssize_t sockit_sendto(sockit_sock *s, const void *buf, size_t len, int flags, co
 {
     sockit_addr a;
     int r = sockit__resolve_all(host, port, s->family, s->type, 0, &a, 1,
-                                sockit__sock_deadline(s));
+                                s->timeout == 0 ? SOCKIT__NEVER : sockit__sock_deadline(s));
     if (r < 0) return r;
     return sockit_sendto_addr(s, buf, len, flags, &a);
 }

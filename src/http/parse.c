@@ -149,6 +149,23 @@ ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_resp
     return parse_headers(buf, len, next, resp->headers, &resp->nheaders);
 }
 
+ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned)
+{
+    /* Resume a few bytes back: the end may straddle the previous call's last bytes. */
+    size_t i = *scanned > 3 ? *scanned - 3 : 0;
+    for (;;) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        if (!nl) break;
+        size_t k = (size_t)(nl - buf) + 1;
+        if (k < len && buf[k] == '\n') return (ssize_t)(k + 1);
+        if (k + 1 < len && buf[k] == '\r' && buf[k + 1] == '\n') return (ssize_t)(k + 2);
+        if (k >= len || (k + 1 >= len && buf[k] == '\r')) break; /* the answer needs more bytes */
+        i = k;
+    }
+    *scanned = len;
+    return INCOMPLETE;
+}
+
 /* ---- headers ---------------------------------------------------------------------------------- */
 
 const sockit_http_header *sockit_http_header_find(const sockit_http_header *h, size_t n, const char *name)
@@ -264,6 +281,8 @@ int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length
     *length = 0;
     if ((r = content_length(req->headers, req->nheaders, length, &has_cl)) < 0) return r;
     int te = transfer_encoding(req->headers, req->nheaders);
+    if (te && req->version < 11) /* RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty */
+        return proto("Transfer-Encoding in an HTTP/1.0 request", 0);
     if (te && has_cl) return proto("both Transfer-Encoding and Content-Length", 0);
     if (te < 0) return proto("a Transfer-Encoding that does not end in chunked", 0);
     if (te > 0) return SOCKIT_HTTP_CHUNKED;

@@ -68,6 +68,10 @@ struct sockit_loop {
 extern const sockit__backend sockit__backend_epoll;
 extern const sockit__backend sockit__backend_poll;
 
+/* Drops the loop's signalfd and its signals without unblocking them (the caller restores its own
+ * mask). */
+void sockit__loop_signals_forget(sockit_loop *l);
+
 /* Called by a backend for each ready fd, with the gen it saw when it registered the wait. */
 int sockit__loop_ready(sockit_loop *l, int fd, uint32_t gen, int revents);
 

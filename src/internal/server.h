@@ -8,6 +8,7 @@
 #include <sockit/server.h>
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 
 /* Counters with a single writer (the owning thread) and any reader: relaxed load + store, no
@@ -66,7 +67,7 @@ struct worker {
 
     uint32_t *kicked;          /* conns to settle at the end of the round */
     uint32_t nkicked, kicked_cap;
-    sockit_timer kick_timer, sweep_timer, grace_timer;
+    sockit_timer kick_timer, sweep_timer, grace_timer, accept_timer;
 
     char *rbuf;
     size_t rsize;
@@ -93,7 +94,10 @@ struct sockit_server {
 
     struct worker *w;
     int nworkers;
-    int shared_lfd;          /* > 0: the one listener all workers watch (Unix); closed last */
+    int shared_lfd;          /* >= 0: the one listener all workers watch (Unix); closed last */
+    int owns_path;           /* we bound the Unix path (dev/ino below): remove it at the end */
+    dev_t path_dev;
+    ino_t path_ino;
     _Atomic int stopping;
     _Atomic uint64_t active; /* open connections, all workers */
 

@@ -24,6 +24,7 @@ struct tls_state {
 struct tls_state *sockit__tls_state_new(sockit_tls_ctx *c, int fd, int server, const char *peer);
 void sockit__tls_state_free(struct tls_state *t);
 void sockit__tls_ctx_unref(sockit_tls_ctx *c);
+sockit_tls_ctx *sockit__tls_ctx_ref(sockit_tls_ctx *c);
 SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c);
 
 #endif

@@ -289,6 +289,17 @@ int sockit_loop_signal(sockit_loop *l, int signo, sockit_signal_cb cb, void *arg
     return 0;
 }
 
+void sockit__loop_signals_forget(sockit_loop *l)
+{
+    if (l->sig_fd < 0) return;
+    sockit_loop_del(l, l->sig_fd);
+    l->nwatched++; /* it was internal: del counted it out */
+    close(l->sig_fd);
+    l->sig_fd = -1;
+    sigemptyset(&l->sig_mask);
+    memset(l->sig, 0, sizeof l->sig);
+}
+
 /* ---- life and running ------------------------------------------------------------------------ */
 
 int sockit_loop_new(sockit_loop **out, int backend)

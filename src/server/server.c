@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -383,6 +384,7 @@ int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
     size_t limit = w->srv->cfg.out_limit;
     if (c->flags & (C_DEAD | C_CLOSING | C_SHUT | C_SHUT_DONE)) return -EPIPE;
     if (len == 0) return 0;
+    if (len > UINT32_MAX / 2 - pending(c)) return -ENOBUFS; /* the queue counts in 32 bits; nothing sent */
     const char *p = data;
     if (!pending(c) && !(c->flags & C_HANDSHAKE)) {
         ssize_t n = conn_write(c, p, len);
@@ -412,9 +414,12 @@ int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
         if (have + len > c->out_cap) {
             size_t cap = c->out_cap ? c->out_cap : 4096;
             while (cap < have + len) cap *= 2;
-            if (cap > UINT32_MAX) return -ENOBUFS;
             char *n = realloc(c->out, cap);
-            if (!n) return -ENOMEM;
+            if (!n) { /* part may be sent already: the stream is torn, close it */
+                fail(c, -ENOMEM);
+                kick(c);
+                return -ENOMEM;
+            }
             c->out = n;
             c->out_cap = (uint32_t)cap;
         }
@@ -489,12 +494,14 @@ static void settle_slow(struct sockit_conn *c)
 static void on_kick(sockit_loop *loop, sockit_timer *t, void *arg)
 {
     struct worker *w = arg;
-    /* Settling may kick again (a callback sends): take the list as it is now. */
+    /* Settling may kick again (a callback sends): the loop also runs over what is added meanwhile. */
     for (uint32_t i = 0; i < w->nkicked; i++) {
         struct sockit_conn *c = at(w, w->kicked[i]);
         if (!(c->flags & C_OPEN) || !(c->flags & C_KICKED)) continue;
         c->flags &= ~C_KICKED;
         if (c->in_len && reading(c) && !(c->flags & C_IN_CB)) deliver(c, c->in, c->in_len);
+        /* Bytes OpenSSL decrypted and holds: the socket will not announce them, read them now. */
+        if (c->tls && reading(c) && !(c->flags & C_IN_CB) && SSL_has_pending(c->tls->ssl)) do_read(c);
         if (pending(c) && !(c->flags & C_DEAD)) do_write(c);
         settle(c);
     }
@@ -654,17 +661,27 @@ static void on_accept(sockit_loop *loop, int lfd, int events, void *arg)
                          SOCK_CLOEXEC | (threaded ? 0 : SOCK_NONBLOCK));
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                sockit__server_log(w->srv, "accept: %s (open connections: %u)", sockit_strerror(-errno),
-                                   w->nconns);
-            return; /* EAGAIN, or out of fds: the loop reports the listener again later */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors or memory: the listener stays readable, so stop watching it
+                 * for a moment instead of spinning, and say so (at most once a second). */
+                char why[96];
+                snprintf(why, sizeof why, "%s (open connections: %u); pausing accept for 100 ms",
+                         sockit_strerror(-errno), w->nconns);
+                log_limited(w, "accept", why);
+                sockit_loop_mod(w->loop, lfd, 0);
+                sockit_timer_start(w->loop, &w->accept_timer, 0.1, 0);
+            }
+            return; /* EAGAIN: the loop reports the listener again when a peer arrives */
         }
         if (!threaded) {
             open_conn(w, fd);
         } else if (sockit__pool_offer(w->srv, fd, &peer) < 0) {
-            char why[64];
-            snprintf(why, sizeof why, "all %d threads busy and %d queued", w->srv->cfg.threads,
-                     w->srv->cfg.queue);
+            char why[96];
+            if (atomic_load_explicit(&w->srv->active, memory_order_relaxed) >= (uint64_t)w->srv->cfg.max_conns)
+                snprintf(why, sizeof why, "connection limit %d reached", w->srv->cfg.max_conns);
+            else
+                snprintf(why, sizeof why, "all %d threads busy and %d queued", w->srv->cfg.threads,
+                         w->srv->cfg.queue);
             refuse(w, fd, why);
         } else {
             sockit__count(&w->accepted, 1);
@@ -752,6 +769,12 @@ static void on_sweep(sockit_loop *loop, sockit_timer *t, void *arg)
 
 static void on_grace(sockit_loop *loop, sockit_timer *t, void *arg) { (void)arg; }
 
+static void on_accept_again(sockit_loop *loop, sockit_timer *t, void *arg)
+{
+    struct worker *w = arg;
+    if (w->lfd >= 0 && !w->stopping) sockit_loop_mod(loop, w->lfd, SOCKIT_READABLE);
+}
+
 static void begin_stop(struct worker *w)
 {
     sockit_server *srv = w->srv;
@@ -837,6 +860,7 @@ static int worker_init(sockit_server *srv, struct worker *w, int i)
     sockit_timer_init(&w->kick_timer, on_kick, w);
     sockit_timer_init(&w->sweep_timer, on_sweep, w);
     sockit_timer_init(&w->grace_timer, on_grace, w);
+    sockit_timer_init(&w->accept_timer, on_accept_again, w);
     return 0;
 }
 
@@ -879,6 +903,13 @@ static int bind_all(sockit_server *srv)
     int r = open_listener(srv, srv->port, srv->nworkers > 1 && !srv->is_unix_path, &srv->w[0].lfd);
     if (r < 0) return r;
     srv->w[0].own_lfd = 1;
+    struct stat st;
+    if (srv->is_unix_path && srv->host[0] == '/' && lstat(srv->host, &st) == 0) {
+        /* Ours to remove at the end — and only this very file, not one put there since. */
+        srv->path_dev = st.st_dev;
+        srv->path_ino = st.st_ino;
+        srv->owns_path = 1;
+    }
     sockit_sock *tmp;
     if ((r = sockit_fromfd(&tmp, srv->w[0].lfd)) < 0) return r;
     r = sockit_getsockname(tmp, &srv->addr);
@@ -906,6 +937,7 @@ int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
     if (!srv) return sockit__fail(-ENOMEM, "server");
     srv->shared_lfd = -1;
     apply_defaults(srv, cfg);
+    srv->cfg.tls = sockit__tls_ctx_ref(cfg->tls); /* the server holds its own reference */
     srv->host = cfg->host ? strdup(cfg->host) : NULL;
     srv->port = cfg->port ? strdup(cfg->port) : NULL;
     srv->cfg.host = srv->host;
@@ -1036,8 +1068,8 @@ int sockit_server_run(sockit_server *srv)
     if (r == 0) worker_main(&srv->w[0]);
     sockit_server_stop(srv);
     sockit_server_wait(srv);
-    sockit_loop_signal(l0, SIGINT, NULL, NULL);
-    sockit_loop_signal(l0, SIGTERM, NULL, NULL);
+    /* Hand the two signals back exactly as the caller had them: blocked if they were. */
+    sockit__loop_signals_forget(l0);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return r;
 }
@@ -1054,7 +1086,11 @@ void sockit_server_free(sockit_server *srv)
         free(w->conns);
         free(w->kicked);
     }
-    if (srv->is_unix_path && srv->host && srv->host[0] == '/') unlink(srv->host);
+    struct stat st;
+    if (srv->owns_path && lstat(srv->host, &st) == 0 && st.st_dev == srv->path_dev &&
+        st.st_ino == srv->path_ino)
+        unlink(srv->host);
+    sockit__tls_ctx_unref(srv->cfg.tls);
     free(srv->w);
     free(srv->host);
     free(srv->port);

@@ -393,6 +393,12 @@ void sockit__tls_ctx_unref(sockit_tls_ctx *c)
 
 void sockit_tls_ctx_free(sockit_tls_ctx *c) { sockit__tls_ctx_unref(c); }
 
+sockit_tls_ctx *sockit__tls_ctx_ref(sockit_tls_ctx *c)
+{
+    if (c) atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c) { return c->ssl; }
 
 /* ---- wrapping ------------------------------------------------------------------------------- */

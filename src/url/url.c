@@ -290,16 +290,27 @@ static void remove_dots(struct out *o, char *in, size_t n)
     }
 }
 
-static void put_path(struct out *o, const char *s, size_t n)
+/* remove_dots into a scratch buffer first (its result is never longer than its input), then
+ * append: removing a segment must never look back into bytes that did not fit in the output. */
+static int put_dotless(struct out *o, char *in, size_t n)
 {
-    char *tmp = malloc(n + 1);
-    if (!tmp) {
-        o->n = o->cap + 1; /* reported as overflow; the caller turns it into -ENOMEM */
-        return;
-    }
-    memcpy(tmp, s, n);
-    remove_dots(o, tmp, n);
-    free(tmp);
+    char *res = malloc(n + 1);
+    if (!res) return -ENOMEM;
+    struct out tmp = {res, n + 1, 0};
+    remove_dots(&tmp, in, n);
+    put(o, res, tmp.n);
+    free(res);
+    return 0;
+}
+
+static int put_path(struct out *o, const char *s, size_t n)
+{
+    char *copy = malloc(n + 1);
+    if (!copy) return -ENOMEM;
+    memcpy(copy, s, n);
+    int r = put_dotless(o, copy, n);
+    free(copy);
+    return r;
 }
 
 static void put_authority(struct out *o, const sockit_url *u)
@@ -324,23 +335,24 @@ ssize_t sockit_url_resolve(const char *base, const char *ref, char *out, size_t 
     struct out o = {out, cap, 0};
     const sockit_url *auth = &b;
     sockit_str query = r.query;
+    int err = 0;
     if (r.scheme.p) {
         put(&o, r.scheme.p, r.scheme.n);
         put(&o, ":", 1);
         put_authority(&o, &r);
-        put_path(&o, r.path.p, r.path.n);
+        err = put_path(&o, r.path.p, r.path.n);
     } else {
         put(&o, b.scheme.p, b.scheme.n);
         put(&o, ":", 1);
         if (r.host.p) auth = &r;
         put_authority(&o, auth);
         if (r.host.p) {
-            put_path(&o, r.path.p, r.path.n);
+            err = put_path(&o, r.path.p, r.path.n);
         } else if (r.path.n == 0) {
             put(&o, b.path.p, b.path.n);
             if (!query.p) query = b.query;
         } else if (r.path.p[0] == '/') {
-            put_path(&o, r.path.p, r.path.n);
+            err = put_path(&o, r.path.p, r.path.n);
         } else { /* merge (section 5.2.3), then remove dots */
             size_t keep = 0;
             for (size_t k = b.path.n; k > 0; k--)
@@ -357,10 +369,11 @@ ssize_t sockit_url_resolve(const char *base, const char *ref, char *out, size_t 
             mn += keep;
             memcpy(m + mn, r.path.p, r.path.n);
             mn += r.path.n;
-            remove_dots(&o, m, mn);
+            err = put_dotless(&o, m, mn);
             free(m);
         }
     }
+    if (err) return sockit__fail(err, "url resolve");
     put_str(&o, "?", query);
     put_str(&o, "#", r.fragment);
     if (o.n >= cap) return sockit__failmsg(-ENOBUFS, "url resolve: %zu bytes do not fit in %zu", o.n + 1, cap);
