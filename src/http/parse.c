@@ -127,7 +127,7 @@ ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_resp
 {
     size_t end, next;
     int r = next_line(buf, len, 0, &end, &next);
-    if (r == INCOMPLETE && len > 0 && len <= 5 && memcmp(buf, "HTTP/", len) != 0)
+    if (r == INCOMPLETE && len > 0 && memcmp(buf, "HTTP/", len < 5 ? len : 5) != 0)
         return proto("not an HTTP response", 0);
     if (r < 0) return r;
     if ((r = parse_version(buf, 0, end, &resp->version)) < 0) return r;
@@ -307,7 +307,7 @@ int sockit_http_response_framing(const sockit_http_response *resp, const char *m
 
 /* ---- chunked ---------------------------------------------------------------------------------- */
 
-enum { C_SIZE, C_SIZE_CR, C_EXT, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER_START, C_TRAILER,
+enum { C_SIZE, C_SIZE_BWS, C_SIZE_CR, C_EXT, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER_START, C_TRAILER,
        C_TRAILER_CR, C_END_LF, C_DONE };
 
 void sockit_http_chunked_init(sockit_http_chunked *d)
@@ -344,9 +344,11 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
                 d->left = d->left << 4 | (uint64_t)v;
             } else if (d->ext_len == 0) {
                 return proto("a chunk size that is not hex", i);
-            } else if (c == ';' || c == ' ' || c == '\t') {
+            } else if (c == ';') {
                 d->state = C_EXT;
                 d->ext_len = 0;
+            } else if (c == ' ' || c == '\t') {
+                d->state = C_SIZE_BWS;
             } else if (c == '\r') {
                 d->state = C_SIZE_CR;
             } else if (c == '\n') {
@@ -357,6 +359,14 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             i++;
             break;
         }
+        case C_SIZE_BWS:
+            if (c == ';') { d->state = C_EXT; d->ext_len = 0; }
+            else if (c == '\r') d->state = C_SIZE_CR;
+            else if (c == '\n') size_line_done(d);
+            else if (c != ' ' && c != '\t') return proto("a chunk size followed by something other than ';'", i);
+            else if (++d->ext_len > MAX_LINE) return proto("a chunk-size line over 8 KiB", i);
+            i++;
+            break;
         case C_EXT:
             if (c == '\r') d->state = C_SIZE_CR;
             else if (c == '\n') size_line_done(d);
@@ -393,6 +403,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
         case C_TRAILER_START:
             if (c == '\r') d->state = C_END_LF;
             else if (c == '\n') d->state = C_DONE;
+            else if (c < 0x20 && c != '\t') return proto("a control character in a trailer", i);
             else { d->state = C_TRAILER; d->ext_len = 1; }
             i++;
             break;
