@@ -111,6 +111,9 @@ static int parse_ip_literal(sockit_url *u, const char *s, size_t from, size_t to
                 break;
             }
         if (end - a >= sizeof buf) return bad("an IPv6 literal too long", a);
+        for (size_t k = a; k < end; k++) /* before inet_pton, which would stop at a NUL */
+            if (!(c[(unsigned char)s[k]] & HEX) && s[k] != ':' && s[k] != '.')
+                return bad("not an IPv6 address", k);
         memcpy(buf, s + a, end - a);
         buf[end - a] = 0;
         if (inet_pton(AF_INET6, buf, &ip) != 1) return bad("not an IPv6 address", a);
@@ -207,6 +210,9 @@ int sockit_url_parse(sockit_url *u, const char *s, size_t len)
     }
     for (end = i; end < len && s[end] != '?' && s[end] != '#'; end++) {}
     if ((r = check(s, i, end, UNRESERVED | SUBDELIM | PCHAR_EXTRA | SLASH, "the path")) < 0) return r;
+    if (!u->scheme.p && !u->host.p) /* RFC 3986 4.2: no ':' in a relative path's first segment */
+        for (size_t k = i; k < end && s[k] != '/'; k++)
+            if (s[k] == ':') return bad("a ':' in the first segment of a relative reference", k);
     u->path = piece(s, i, end);
     i = end;
     if (i < len && s[i] == '?') {
@@ -292,23 +298,26 @@ static void remove_dots(struct out *o, char *in, size_t n)
 
 /* remove_dots into a scratch buffer first (its result is never longer than its input), then
  * append: removing a segment must never look back into bytes that did not fit in the output. */
-static int put_dotless(struct out *o, char *in, size_t n)
+static int put_dotless(struct out *o, char *in, size_t n, int has_authority)
 {
     char *res = malloc(n + 1);
     if (!res) return -ENOMEM;
     struct out tmp = {res, n + 1, 0};
     remove_dots(&tmp, in, n);
+    /* Without an authority, a path that became "//x" would read back as authority "x": keep it
+     * a path with "/." in front (what the WHATWG URL standard does). */
+    if (!has_authority && tmp.n >= 2 && res[0] == '/' && res[1] == '/') put(o, "/.", 2);
     put(o, res, tmp.n);
     free(res);
     return 0;
 }
 
-static int put_path(struct out *o, const char *s, size_t n)
+static int put_path(struct out *o, const char *s, size_t n, int has_authority)
 {
     char *copy = malloc(n + 1);
     if (!copy) return -ENOMEM;
     memcpy(copy, s, n);
-    int r = put_dotless(o, copy, n);
+    int r = put_dotless(o, copy, n, has_authority);
     free(copy);
     return r;
 }
@@ -340,19 +349,19 @@ ssize_t sockit_url_resolve(const char *base, const char *ref, char *out, size_t 
         put(&o, r.scheme.p, r.scheme.n);
         put(&o, ":", 1);
         put_authority(&o, &r);
-        err = put_path(&o, r.path.p, r.path.n);
+        err = put_path(&o, r.path.p, r.path.n, r.host.p != NULL);
     } else {
         put(&o, b.scheme.p, b.scheme.n);
         put(&o, ":", 1);
         if (r.host.p) auth = &r;
         put_authority(&o, auth);
         if (r.host.p) {
-            err = put_path(&o, r.path.p, r.path.n);
+            err = put_path(&o, r.path.p, r.path.n, 1);
         } else if (r.path.n == 0) {
             put(&o, b.path.p, b.path.n);
             if (!query.p) query = b.query;
         } else if (r.path.p[0] == '/') {
-            err = put_path(&o, r.path.p, r.path.n);
+            err = put_path(&o, r.path.p, r.path.n, b.host.p != NULL);
         } else { /* merge (section 5.2.3), then remove dots */
             size_t keep = 0;
             for (size_t k = b.path.n; k > 0; k--)
@@ -369,7 +378,7 @@ ssize_t sockit_url_resolve(const char *base, const char *ref, char *out, size_t 
             mn += keep;
             memcpy(m + mn, r.path.p, r.path.n);
             mn += r.path.n;
-            err = put_dotless(&o, m, mn);
+            err = put_dotless(&o, m, mn, b.host.p != NULL);
             free(m);
         }
     }
