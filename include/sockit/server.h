@@ -34,6 +34,7 @@ extern "C" {
 typedef struct sockit_server sockit_server;
 typedef struct sockit_conn sockit_conn;
 typedef struct sockit_tls_ctx sockit_tls_ctx; /* tls.h */
+typedef struct sockit_loop sockit_loop;       /* loop.h (declared here too: any include order works) */
 typedef struct sockit_dgram sockit_dgram;
 
 typedef struct sockit_server_cbs {

@@ -94,6 +94,13 @@ typedef struct sockit_addr { /* one endpoint, a plain value you may copy */
 
 #define SOCKIT_ADDRSTRLEN 128 /* room for any formatted address, NUL included */
 
+/* A piece of a caller's buffer, as the zero-copy parsers (url.h, http.h) return them:
+ * p == NULL means "absent", which is not the same as present and empty (n == 0). */
+typedef struct sockit_str {
+    const char *p;
+    size_t n;
+} sockit_str;
+
 /* ---------------------------------------------------------------------------------------------
  * The address vocabulary
  *

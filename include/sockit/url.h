@@ -19,12 +19,8 @@
 extern "C" {
 #endif
 
-/* A piece of a string: p == NULL means "absent", which is not the same as present and empty
- * (n == 0): "http://h/?" has an empty query, "http://h/" has none. */
-typedef struct sockit_str {
-    const char *p;
-    size_t n;
-} sockit_str;
+/* sockit_str (sockit.h): a pointer and a length; p == NULL means "absent", which is not the same
+ * as present and empty (n == 0): "http://h/?" has an empty query, "http://h/" has none. */
 
 typedef struct sockit_url {
     sockit_str scheme;   /* "http" (as written; compare case-insensitively) */
@@ -38,7 +34,8 @@ typedef struct sockit_url {
     sockit_str query;    /* after '?', without it */
     sockit_str fragment; /* after '#', without it */
     int port_num;        /* the port as a number, -1 if absent */
-    int host_is_ipv6;    /* 1 if host was a bracketed IP literal */
+    int host_is_ipv6;    /* 1 if host was a bracketed IP literal; an IPvFuture literal
+                            ("[v1.x]", host "v1.x") is accepted too: check before inet_pton */
 } sockit_url;
 
 /* Parses a URI reference (absolute "http://h/p?q#f", or relative "/p", "p?q", "//h/p") of len
@@ -53,7 +50,10 @@ SOCKIT_API int sockit_url_port(const sockit_url *u);
 SOCKIT_API int sockit_url_is(const sockit_url *u, const char *scheme);
 
 /* Resolves reference ref against the absolute URL base (RFC 3986 section 5.2, dot segments
- * removed), as urllib.parse.urljoin does, writing the result NUL-terminated into out. Returns
+ * removed), like urllib.parse.urljoin but by the RFC's strict rules: "http:g" against an http base
+ * stays "http:g", the scheme keeps its case, a base's fragment is ignored, and a path that would
+ * turn into an authority ("//evil") is written "/.//evil". The result goes NUL-terminated into
+ * out. Returns
  * its length, SOCKIT_EBADURL if either does not parse or base is not absolute, or -ENOBUFS if
  * cap is too small (nothing useful is written then). */
 SOCKIT_API ssize_t sockit_url_resolve(const char *base, const char *ref, char *out, size_t cap);

@@ -294,8 +294,8 @@ int sockit_http_response_framing(const sockit_http_response *resp, const char *m
 {
     int has_cl, r, s = resp->status;
     *length = 0;
-    if ((method && !strcasecmp(method, "HEAD")) || (s >= 100 && s < 200) || s == 204 || s == 304 ||
-        (method && !strcasecmp(method, "CONNECT") && s >= 200 && s < 300))
+    if ((method && !strcmp(method, "HEAD")) || (s >= 100 && s < 200) || s == 204 || s == 304 ||
+        (method && !strcmp(method, "CONNECT") && s >= 200 && s < 300))
         return SOCKIT_HTTP_NO_BODY;
     if ((r = content_length(resp->headers, resp->nheaders, length, &has_cl)) < 0) return r;
     int te = transfer_encoding(resp->headers, resp->nheaders);
