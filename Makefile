@@ -48,7 +48,7 @@ clang: deps
 tsan: deps
 	@CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_TSAN=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j $(JOBS) -R '$(TESTS)'
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp ctest --output-on-failure -j $(JOBS) -R '$(TESTS)'
 
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DSOCKIT_FUZZ=ON -DSOCKIT_TESTS=OFF $(CMAKE_FLAGS) >/dev/null

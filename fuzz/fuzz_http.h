@@ -299,4 +299,51 @@ static inline int huge_fits(const sockit_http_header *h, size_t n, uint64_t *v)
     return 0;
 }
 
+/* ---- shared by the request and response targets ------------------------------------------- */
+
+#define ALL_PREFIXES 2048 /* inputs up to this size have every prefix parsed */
+
+static inline int known(ssize_t r)
+{
+    return r > 0 || r == SOCKIT_EINCOMPLETE || r == SOCKIT_EPROTO || r == SOCKIT_ETOOLONG;
+}
+
+static inline int is_error(ssize_t r)
+{
+    return r == SOCKIT_EPROTO || r == SOCKIT_ETOOLONG;
+}
+
+/* Parses buf[0, len) with room for cap headers in h; returns only the result. */
+typedef ssize_t (*fuzz_parse_fn)(const char *buf, size_t len, sockit_http_header *h, size_t cap);
+
+/* The answer for every (or a sample of the) prefix agrees with the whole input's answer r. */
+static inline void check_prefixes(const uint8_t *data, size_t size, ssize_t r, fuzz_parse_fn parse_fn)
+{
+    sockit_http_header *h = malloc(FUZZ_NHEADERS * sizeof *h);
+    if (!h)
+        abort();
+    size_t step = size <= ALL_PREFIXES ? 1 : size / 256;
+    for (size_t k = 0; k < size; k += (k < 64 || k + 64 > size) ? 1 : step) {
+        char *p = malloc(k ? k : 1);
+        if (!p)
+            abort();
+        memcpy(p, data, k);
+        ssize_t qr = parse_fn(p, k, h, FUZZ_NHEADERS);
+        free(p);
+        if (!known(qr))
+            fail("a prefix gave an unknown result", data, size);
+        if (r > 0 && k < (size_t)r && qr != SOCKIT_EINCOMPLETE)
+            fail("a prefix shorter than the head is not SOCKIT_EINCOMPLETE", data, size);
+        if (r > 0 && k >= (size_t)r && qr != r)
+            fail("a prefix holding the whole head gave another answer", data, size);
+        if (r == SOCKIT_EINCOMPLETE && qr != SOCKIT_EINCOMPLETE)
+            fail("a prefix of an incomplete input is not SOCKIT_EINCOMPLETE", data, size);
+        if (is_error(r) && qr > 0)
+            fail("a prefix succeeds where the whole input fails", data, size);
+        if (is_error(qr) && !is_error(r))
+            fail("an error in a prefix that the whole input does not give", data, size);
+    }
+    free(h);
+}
+
 #endif /* SOCKIT_FUZZ_HTTP_H */
