@@ -464,14 +464,23 @@ static int check_wrap(sockit_sock *s, sockit_tls_ctx *c, int server)
     return 0;
 }
 
-int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
+/* The common start of connect and accept: checks, then a fresh TLS state named for messages. */
+static int begin_wrap(sockit_sock *s, sockit_tls_ctx *c, int server, const char *host,
+                      struct tls_state **out)
 {
-    int r = check_wrap(s, c, 0);
+    int r = check_wrap(s, c, server);
     if (r < 0) return r;
     char peer[300];
     peer_name(s, host, peer, sizeof peer);
-    struct tls_state *t = sockit__tls_state_new(c, s->fd, 0, peer);
-    if (!t) return sockit__fail(-ENOMEM, "tls");
+    *out = sockit__tls_state_new(c, s->fd, server, peer);
+    return *out ? 0 : sockit__fail(-ENOMEM, "tls");
+}
+
+int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
+{
+    struct tls_state *t;
+    int r = begin_wrap(s, c, 0, host, &t);
+    if (r < 0) return r;
     if (host && *host) {
         struct in6_addr ip;
         char bare[300];
@@ -507,12 +516,9 @@ int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
 
 int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *c)
 {
-    int r = check_wrap(s, c, 1);
+    struct tls_state *t;
+    int r = begin_wrap(s, c, 1, NULL, &t);
     if (r < 0) return r;
-    char peer[300];
-    peer_name(s, NULL, peer, sizeof peer);
-    struct tls_state *t = sockit__tls_state_new(c, s->fd, 1, peer);
-    if (!t) return sockit__fail(-ENOMEM, "tls");
     SSL_set_accept_state(t->ssl);
     return handshake(s, t);
 }
