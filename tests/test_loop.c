@@ -8,7 +8,9 @@
 #include "testutil.h"
 
 #include <sockit/loop.h>
+#include "internal/loop.h" /* the fd table's capacity, to check that bad adds grow nothing */
 
+#include <limits.h>
 #include <math.h>
 #include <sys/resource.h>
 
@@ -204,6 +206,17 @@ static void test_io_badfd(void)
     CHECK_CODE(sockit_loop_add(l, -1, SOCKIT_READABLE, io_cb, &r), -EBADF);
     CHECK_CODE(sockit_loop_add(l, fd, SOCKIT_READABLE, io_cb, &r), -EBADF);
     CHECK_INT(sockit_loop_count(l), ==, 0);
+    /* Numbers far above any open fd are checked before the table grows: no gigabytes kept (fd
+     * 1 << 26 once cost 3.1 GB before the -EBADF; INT_MAX ended in -ENOMEM). */
+    size_t cap0 = l->nfds_cap;
+    CHECK_CODE(sockit_loop_add(l, 1 << 26, SOCKIT_READABLE, io_cb, &r), -EBADF);
+    CHECK_CODE(sockit_loop_add(l, INT_MAX, SOCKIT_READABLE, io_cb, &r), -EBADF);
+    CHECK_CODE(sockit_loop_add(l, INT_MAX, SOCKIT_WRITABLE, io_cb, &r), -EBADF);
+    CHECK_INT(l->nfds_cap, ==, cap0);
+    CHECK_CONTAINS(sockit_errmsg(), "2147483647");
+    CHECK_CODE(sockit_loop_mod(l, INT_MAX, SOCKIT_READABLE), -ENOENT);
+    CHECK_CODE(sockit_loop_del(l, 1 << 26), -ENOENT);
+    CHECK_INT(sockit_loop_count(l), ==, 0);
     CHECK_CODE(sockit_loop_del(l, fd), -ENOENT);
     /* If the add was wrongly taken, make sure no callback for the closed fd slips out. */
     sockit_loop_run_once(l, 0);
@@ -307,6 +320,10 @@ static void test_io_high_fd(void)
     close(sv[0]);
     struct io_rec r = {0};
     CHECK_OK(sockit_loop_add(l, high, SOCKIT_READABLE, io_cb, &r));
+    /* The table is sized for the fd (doubling), never beyond the process's descriptor limit. */
+    CHECK_INT(l->nfds_cap, >, (size_t)high);
+    CHECK_INT(l->nfds_cap, <=, 2 * (size_t)high + 2);
+    CHECK_INT(l->nfds_cap, <=, (size_t)rl.rlim_cur);
     CHECK_INT(write(sv[1], "h", 1), ==, 1);
     CHECK_INT(sockit_loop_run_once(l, 1.0), ==, 1);
     CHECK_INT(r.calls, ==, 1);

@@ -72,6 +72,19 @@ extern const sockit__backend sockit__backend_poll;
  * mask). */
 void sockit__loop_signals_forget(sockit_loop *l);
 
+/* The capacity of a table grown by doubling (from `first`) until it holds `need` entries of
+ * `elem` bytes, never past `limit` entries: 0 if that cannot be done without overflowing a size_t
+ * (or passing the limit). Every table of the loop grows through it. */
+static inline size_t sockit__grow_cap(size_t cap, size_t need, size_t first, size_t limit, size_t elem)
+{
+    if (need > limit || elem == 0 || need > SIZE_MAX / elem) return 0;
+    if (cap < first) cap = first;
+    while (cap < need) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+    if (cap > limit) cap = limit;
+    if (cap > SIZE_MAX / elem) cap = SIZE_MAX / elem;
+    return cap;
+}
+
 /* Called by a backend for each ready fd, with the gen it saw when it registered the wait. */
 int sockit__loop_ready(sockit_loop *l, int fd, uint32_t gen, int revents);
 

@@ -8,10 +8,13 @@
  */
 #include "internal/loop.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -19,13 +22,24 @@
 
 /* ---- fd table ----------------------------------------------------------------------------- */
 
+/* The most fds the table is ever sized for: the process's descriptor limit (an open fd above it
+ * only raises it to that fd). The kernel keeps a table as large for the process anyway. */
+static size_t fd_limit(int fd)
+{
+    struct rlimit rl;
+    size_t lim = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX ? (size_t)INT_MAX + 1 : (size_t)rl.rlim_cur;
+    return (size_t)fd + 1 > lim ? (size_t)fd + 1 : lim;
+}
+
+/* Makes room for fd, which the caller has checked is open (so it is below fd_limit). */
 static int grow_fds(sockit_loop *l, int fd)
 {
     if ((size_t)fd < l->nfds_cap) return 0;
-    size_t cap = l->nfds_cap ? l->nfds_cap : 64;
-    while (cap <= (size_t)fd) cap *= 2;
-    struct fdslot *n = realloc(l->fds, cap * sizeof *n);
-    if (!n) return sockit__fail(-ENOMEM, "loop: fd table of %zu", cap);
+    size_t cap = sockit__grow_cap(l->nfds_cap, (size_t)fd + 1, 64, fd_limit(fd), sizeof *l->fds);
+    struct fdslot *n = cap ? realloc(l->fds, cap * sizeof *n) : NULL;
+    if (!n) return sockit__fail(-ENOMEM, "loop: fd table for fd %d", fd);
     memset(n + l->nfds_cap, 0, (cap - l->nfds_cap) * sizeof *n);
     l->fds = n;
     l->nfds_cap = cap;
@@ -35,6 +49,8 @@ static int grow_fds(sockit_loop *l, int fd)
 int sockit_loop_add(sockit_loop *l, int fd, int events, sockit_io_cb cb, void *arg)
 {
     if (fd < 0 || !cb) return sockit__fail(fd < 0 ? -EBADF : -EINVAL, "loop add %d", fd);
+    /* Validate before growing anything: a closed or absurd number costs nothing. */
+    if ((size_t)fd >= l->nfds_cap && fcntl(fd, F_GETFD) < 0) return sockit__fail(-errno, "loop add %d", fd);
     int r = grow_fds(l, fd);
     if (r < 0) return r;
     struct fdslot *s = &l->fds[fd];
@@ -159,8 +175,8 @@ int sockit_timer_start(sockit_loop *l, sockit_timer *t, double after, double rep
         return sockit__fail(-EINVAL, "timer: after %g repeat %g", after, repeat);
     sockit_timer_stop(l, t);
     if (l->nheap == l->heap_cap) {
-        size_t cap = l->heap_cap ? l->heap_cap * 2 : 64;
-        sockit_timer **h = realloc(l->heap, cap * sizeof *h);
+        size_t cap = sockit__grow_cap(l->heap_cap, l->nheap + 1, 64, SIZE_MAX, sizeof *l->heap);
+        sockit_timer **h = cap ? realloc(l->heap, cap * sizeof *h) : NULL;
         if (!h) return sockit__fail(-ENOMEM, "timer: heap of %zu", cap);
         l->heap = h;
         l->heap_cap = cap;

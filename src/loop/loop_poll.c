@@ -5,6 +5,7 @@
 #include "internal/loop.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +44,25 @@ static void pl_free(sockit_loop *l)
     free(st);
 }
 
+/* Room for one more position and for fd in the map (the core has checked that fd is open). Each
+ * capacity is overflow-checked; a failed realloc leaves the old (still valid) arrays in place. */
 static int grow(struct poll_state *st, int fd)
 {
     if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
+        size_t cap = sockit__grow_cap(st->cap, st->n + 1, 64, (size_t)INT_MAX, sizeof(struct ready));
+        if (!cap) return -ENOMEM;
         struct pollfd *p = realloc(st->pfd, cap * sizeof *p);
         if (p) st->pfd = p;
-        uint32_t *g = realloc(st->gen, cap * sizeof *g);
+        uint32_t *g = p ? realloc(st->gen, cap * sizeof *g) : NULL;
         if (g) st->gen = g;
-        struct ready *r = realloc(st->rdy, cap * sizeof *r);
+        struct ready *r = g ? realloc(st->rdy, cap * sizeof *r) : NULL;
         if (r) st->rdy = r;
         if (!p || !g || !r) return -ENOMEM;
         st->cap = cap;
     }
     if ((size_t)fd >= st->pos_cap) {
-        size_t cap = st->pos_cap ? st->pos_cap : 64;
-        while (cap <= (size_t)fd) cap *= 2;
-        int *p = realloc(st->pos, cap * sizeof *p);
+        size_t cap = sockit__grow_cap(st->pos_cap, (size_t)fd + 1, 64, (size_t)INT_MAX + 1, sizeof *st->pos);
+        int *p = cap ? realloc(st->pos, cap * sizeof *p) : NULL;
         if (!p) return -ENOMEM;
         memset(p + st->pos_cap, 0, (cap - st->pos_cap) * sizeof *p);
         st->pos = p;
