@@ -11,10 +11,13 @@
  * drains (backpressure), so a peer that never reads cannot grow memory without bound. An idle
  * connection holds no buffers: about 100 bytes of user-space memory.
  *
- * Threaded mode (`threads > 0`): Python's ThreadingTCPServer. An acceptor hands each connection to a
- * bounded pool of threads that call your blocking `handle` with a sockit_sock that has the server's
- * timeout. When every thread is busy and the queue is full, new connections are refused (closed)
- * and logged.
+ * Threaded mode (`threads > 0`, at most SOCKIT_SERVER_MAX_THREADS): Python's ThreadingTCPServer.
+ * An acceptor hands each connection to a bounded pool of threads that call your blocking `handle`
+ * with a sockit_sock that has the server's timeout — SOCKIT_SERVER_THREADED_TIMEOUT (60 s) unless
+ * you set one, so that a silent peer cannot hold a thread forever; a negative `timeout` asks for
+ * none. With `tls`, the handshake is bounded by the same timeout, and its failures are logged (at
+ * most one line a second). When every thread is busy and the queue is full, new connections are
+ * refused (closed) and logged.
  *
  * Both modes: a connection limit (over it: refused cleanly, logged, never a crash), graceful stop
  * (sockit_server_stop, or SIGINT/SIGTERM under sockit_server_run): listeners close at once, idle
@@ -30,6 +33,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Threaded mode (see above): the most handler threads a server may ask for (more is -EINVAL), and
+ * the handed socket's timeout in seconds when the config leaves it 0. */
+#define SOCKIT_SERVER_MAX_THREADS 1024
+#define SOCKIT_SERVER_THREADED_TIMEOUT 60.0
 
 typedef struct sockit_server sockit_server;
 typedef struct sockit_conn sockit_conn;
@@ -77,7 +85,9 @@ typedef struct sockit_server_config {
     int unix_mode;      /* AF_UNIX socket file mode (0: 0660) */
     double idle_timeout;       /* > 0: close a connection with no traffic for this long */
     double first_byte_timeout; /* > 0: close a new connection that sends nothing for this long */
-    double timeout;            /* threaded mode: the handed socket's timeout (0: none) */
+    double timeout;            /* threaded mode: the handed socket's timeout, which also bounds
+                                  the TLS handshake (0: SOCKIT_SERVER_THREADED_TIMEOUT; < 0: none,
+                                  the socket blocks) */
     double stop_grace;         /* graceful stop: seconds busy connections may finish (0: 5) */
     size_t out_limit;   /* queued output above which reading pauses (0: 256 KiB) */
     size_t in_limit;    /* unconsumed input kept per connection at most (0: 64 KiB) */

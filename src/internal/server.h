@@ -80,10 +80,13 @@ struct worker {
     sockit__counter accepted, refused, timed_out, closed, bytes_in, bytes_out;
 };
 
-struct pool_item {
-    int fd;
-    sockit_addr peer;
+/* A rate limiter for log lines (ratelog.c): zero-initialised, shared by any threads. */
+struct sockit__ratelog {
+    _Atomic int64_t last; /* when the last line was said (sockit__now), 0 never */
+    _Atomic uint64_t held; /* lines held back since */
 };
+
+struct pool;
 
 struct sockit_server {
     sockit_server_config cfg;
@@ -101,22 +104,34 @@ struct sockit_server {
     _Atomic int stopping;
     _Atomic uint64_t active; /* open connections, all workers */
 
-    /* threaded mode */
-    pthread_t *pool;
-    int npool;
-    struct pool_item *queue;
-    int qcap, qhead, qlen;
-    int *busy_fds;           /* per pool thread: the fd it serves, -1 idle */
-    pthread_mutex_t qmu;
-    pthread_cond_t qcv;
-    int pool_stop;
+    struct pool *pool;       /* threaded mode: threaded.c's, NULL until started */
 };
 
-/* threaded.c */
+/* threaded.c — the pool of threaded mode. Its state is private (struct pool); the server reaches
+ * it only through these calls, and the pool reads only the server's cfg, cbs, addr, type and
+ * active counter, and speaks through sockit__server_log.
+ * check: the config's threaded-mode values (sockit_server_new), -EINVAL with a message.
+ * start: allocates the pool and starts cfg.threads threads; on failure the threads already made
+ *   are stopped and joined and nothing is left (srv->pool stays NULL).
+ * offer: queues an accepted fd (the pool owns it then); -EBUSY when full, stopping or over max_conns.
+ * stop: closes what is queued, lets running handlers finish until grace_deadline (sockit__now
+ *   nanoseconds), then shuts their sockets down. Returns with the handlers still winding up.
+ * join: waits for every pool thread. Offers after stop are refused (-EBUSY), until free.
+ * free: stops (without grace) and joins a pool still running, then frees it. NULL pool: no-op. */
+int sockit__pool_check(const sockit_server_config *cfg);
 int sockit__pool_start(sockit_server *srv);
 int sockit__pool_offer(sockit_server *srv, int fd, const sockit_addr *peer);
 void sockit__pool_stop(sockit_server *srv, int64_t grace_deadline);
 void sockit__pool_join(sockit_server *srv);
+void sockit__pool_free(sockit_server *srv);
+/* Test hooks (0: off): creating the pool thread of slot N-1 fails (once); the socket object of
+ * the next N connections fails. */
+extern _Atomic int sockit__pool_fail_thread;
+extern _Atomic int sockit__pool_fail_sock;
+
+/* ratelog.c: says "what: why (N more since last said)" through the server's log at most once a
+ * second per limiter, counting what it holds back. Any thread. */
+void sockit__ratelog(sockit_server *srv, struct sockit__ratelog *rl, const char *what, const char *why);
 
 /* server.c */
 void sockit__server_log(sockit_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -876,6 +876,7 @@ static int check_config(const sockit_server_config *cfg)
         return sockit__failmsg(-EINVAL, "server: a stream server needs on_data");
     if (cfg->threads > 0 && cfg->type == SOCK_DGRAM)
         return sockit__failmsg(-EINVAL, "server: threaded mode is for stream servers");
+    if (cfg->threads > 0) return sockit__pool_check(cfg);
     return 0;
 }
 
@@ -1077,6 +1078,7 @@ int sockit_server_run(sockit_server *srv)
 void sockit_server_free(sockit_server *srv)
 {
     if (!srv) return;
+    sockit__pool_free(srv); /* joins the pool first if it still runs */
     if (srv->shared_lfd >= 0) close(srv->shared_lfd);
     for (int i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->w[i];
