@@ -133,6 +133,13 @@ extern _Atomic int sockit__pool_fail_sock;
  * second per limiter, counting what it holds back. Any thread. */
 void sockit__ratelog(sockit_server *srv, struct sockit__ratelog *rl, const char *what, const char *why);
 
+/* listen.c: binds the listening (or datagram) sockets of every worker and reads srv->addr. IP
+ * servers with several workers: one SO_REUSEPORT socket each, after a probe without SO_REUSEPORT
+ * has found the port free (-EADDRINUSE if anything, SO_REUSEPORT or not, holds it). One worker or
+ * a Unix socket: one socket without SO_REUSEPORT, shared. Records a Unix path as ours
+ * (owns_path, path_dev, path_ino). On failure, sockit_server_free closes what was opened. */
+int sockit__listen_all(sockit_server *srv);
+
 /* server.c */
 void sockit__server_log(sockit_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

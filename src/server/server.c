@@ -830,18 +830,6 @@ int sockit_ncpu(void)
     return n > 0 ? (int)n : 1;
 }
 
-static int open_listener(sockit_server *srv, const char *port, int reuse_port, int *fd)
-{
-    sockit_server_opts o = {.family = srv->family, .type = srv->type, .backlog = srv->cfg.backlog,
-                            .reuse_port = reuse_port, .unix_mode = srv->cfg.unix_mode};
-    sockit_sock *s;
-    int r = sockit_create_server(&s, srv->host, port, &o);
-    if (r < 0) return r;
-    *fd = sockit_detach(s);
-    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
-    return 0;
-}
-
 static int worker_init(sockit_server *srv, struct worker *w, int i)
 {
     w->srv = srv;
@@ -899,37 +887,6 @@ static void apply_defaults(sockit_server *srv, const sockit_server_config *cfg)
     srv->family = c->family;
 }
 
-static int bind_all(sockit_server *srv)
-{
-    int r = open_listener(srv, srv->port, srv->nworkers > 1 && !srv->is_unix_path, &srv->w[0].lfd);
-    if (r < 0) return r;
-    srv->w[0].own_lfd = 1;
-    struct stat st;
-    if (srv->is_unix_path && srv->host[0] == '/' && lstat(srv->host, &st) == 0) {
-        /* Ours to remove at the end — and only this very file, not one put there since. */
-        srv->path_dev = st.st_dev;
-        srv->path_ino = st.st_ino;
-        srv->owns_path = 1;
-    }
-    sockit_sock *tmp;
-    if ((r = sockit_fromfd(&tmp, srv->w[0].lfd)) < 0) return r;
-    r = sockit_getsockname(tmp, &srv->addr);
-    sockit_detach(tmp);
-    if (r < 0) return r;
-    char port[16];
-    snprintf(port, sizeof port, "%d", sockit_addr_port(&srv->addr));
-    for (int i = 1; i < srv->nworkers; i++) {
-        if (srv->is_unix_path || srv->addr.sa.ss_family == AF_UNIX) { /* one socket, shared */
-            srv->w[i].lfd = srv->w[0].lfd;
-            srv->shared_lfd = srv->w[0].lfd;
-            continue;
-        }
-        if ((r = open_listener(srv, port, 1, &srv->w[i].lfd)) < 0) return r;
-        srv->w[i].own_lfd = 1;
-    }
-    return 0;
-}
-
 int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
 {
     int r = check_config(cfg);
@@ -953,7 +910,7 @@ int sockit_server_new(sockit_server **out, const sockit_server_config *cfg)
     }
     for (int i = 0; i < srv->nworkers; i++)
         if ((r = worker_init(srv, &srv->w[i], i)) < 0) goto fail;
-    if ((r = bind_all(srv)) < 0) goto fail;
+    if ((r = sockit__listen_all(srv)) < 0) goto fail;
     *out = srv;
     return 0;
 fail:
