@@ -9,6 +9,7 @@
  */
 #include "server_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -174,13 +175,15 @@ static void test_held_by_socket(void)
 /* Python holds the port (SO_REUSEPORT on, as a server that shares would set it) in a child. */
 static void test_held_by_python(void)
 {
-    int out[2];
-    if (pipe(out) != 0 || system("python3 -c 'pass' >/dev/null 2>&1") != 0)
+    int out[2], in[2]; /* its stdout, and a stdin it reads until we close ours */
+    if (system("python3 -c 'pass' >/dev/null 2>&1") != 0)
         TU_SKIP("no python3");
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0)
+        TU_SKIP("no pipes");
     pid_t pid = fork();
     if (pid == 0) {
         dup2(out[1], 1);
-        close(out[0]);
+        dup2(in[0], 0);
         execlp("python3", "python3", "-c",
                "import socket, sys\n"
                "s = socket.socket()\n"
@@ -192,6 +195,7 @@ static void test_held_by_python(void)
         _exit(127);
     }
     close(out[1]);
+    close(in[0]);
     char port[16] = {0};
     ssize_t n = 0;
     struct pollfd p = {.fd = out[0], .events = POLLIN};
@@ -203,8 +207,10 @@ static void test_held_by_python(void)
         check_in_use("127.0.0.1", port, 4, 0, "127.0.0.1");
         check_in_use("127.0.0.1", port, 1, 0, "127.0.0.1");
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    close(in[1]); /* the end of its input: it exits */
+    int st = 0;
+    CHECK_INT(waitpid(pid, &st, 0), ==, pid);
+    CHECK_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     close(out[0]);
 }
 
