@@ -18,8 +18,10 @@ static const char usage[] =
     "       sockit connect [-u] [-w SECS] --unix PATH\n"
     "\n"
     "Like nc: standard input goes to the socket, the socket goes to standard output.\n"
-    "TCP: every address HOST resolves to is tried in turn; at the end of input the sending side\n"
-    "is shut down, and sockit exits when the peer closes.\n"
+    "TCP: every address HOST resolves to is tried in turn. At the end of input the sending side\n"
+    "is shut down; sockit exits when both directions have ended: all of its input was sent and\n"
+    "the peer closed. A peer that only shuts down its sending side still gets all of the input.\n"
+    "A reset or any other failure exits with status 2.\n"
     "UDP (-u): each read of standard input is sent as one datagram, and each datagram received\n"
     "is written to standard output. At the end of input sockit exits at once, or with -w once\n"
     "SECS seconds pass without a datagram (so `-u -w 1` collects the replies).\n"
@@ -65,6 +67,8 @@ static int check_args(connect_opts *o, int nargs, char **args)
             return cli_usage_error("connect", "--unix PATH takes no HOST or PORT");
         if (o->family)
             return cli_usage_error("connect", "-4 and -6 do not apply to --unix");
+        if (cli_check_unix_path("connect", o->unix_path) != 0)
+            return CLI_USAGE;
     } else {
         if (nargs < 1)
             return cli_usage_error("connect", "missing HOST and PORT");
@@ -95,8 +99,11 @@ static int parse_opts(connect_opts *o, int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":46uw:kh", longopts, NULL)) != -1) {
         switch (c) {
-        case '4': o->family = AF_INET; break;
-        case '6': o->family = AF_INET6; break;
+        case '4':
+        case '6':
+            if (cli_one_family("connect", &o->family, c == '4' ? AF_INET : AF_INET6) != 0)
+                return CLI_USAGE;
+            break;
         case 'u': o->dgram = 1; break;
         case 'k': o->insecure = 1; break;
         case OPT_UNIX: o->unix_path = optarg; break;
@@ -110,7 +117,7 @@ static int parse_opts(connect_opts *o, int argc, char **argv)
             fputs(usage, stdout);
             return -1; /* done, successfully */
         default:
-            return cli_option_error("connect", c, argv);
+            return cli_option_error("connect", c, argv, longopts);
         }
     }
     return check_args(o, argc - optind, argv + optind);

@@ -97,7 +97,7 @@ int cli_echo_main(int argc, char **argv)
         case OPT_CERT: cert = optarg; break;
         case OPT_KEY: key = optarg; break;
         case 'h': fputs(usage, stdout); return CLI_OK;
-        default: return cli_option_error("echo", c, argv);
+        default: return cli_option_error("echo", c, argv, longopts);
         }
     }
     if ((cert || key) && !tls) return cli_usage_error("echo", "--cert and --key need --tls");
@@ -106,6 +106,7 @@ int cli_echo_main(int argc, char **argv)
     int rest = argc - optind;
     if (unix_path) {
         if (rest != 0) return cli_usage_error("echo", "--unix takes no HOST or PORT");
+        if (cli_check_unix_path("echo", unix_path)) return CLI_USAGE;
         cfg.host = unix_path;
         cfg.family = AF_UNIX;
     } else if (rest == 1) {
