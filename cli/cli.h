@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <sockit/sockit.h>
+#include <sockit/tls.h>
 
 /* Exit statuses, the contract of spec/cli.md. */
 enum {
@@ -54,6 +55,12 @@ int cli_fail(int code, const char *what);
  * with an older failure's sentence. Call it before a library call whose failure cli_fail reports
  * when earlier calls may have failed and been handled (tried addresses, a peer's reset). */
 void cli_errmsg_mark(void);
+
+/* sockit_tls_ctx_new on the command line's files (--cert, --key, --cacert): 0, or after the
+ * library's sentence (naming the file and the reason) the exit status: 5, a local file error,
+ * for anything wrong with the files, whether unreadable (-ENOENT, -EACCES) or not usable
+ * (SOCKIT_ETLS). */
+int cli_tls_ctx_new(sockit_tls_ctx **ctx, const sockit_tls_opts *opts);
 
 /* Prints "sockit: " and the formatted text as one line on stderr and returns status. */
 int cli_error(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
@@ -104,9 +111,9 @@ int cli_write_all(int fd, const void *buf, size_t len);
  * until both directions ended (our input all sent and our sending side shut down, and the
  * peer's end of stream received: a peer's half-close ends only the receiving direction), a
  * signal stops us, standard output is closed by its reader, or idle seconds (< 0: never) pass
- * without traffic. A reset or any other failure is exit status 2 with its line. *stdin_eof says whether standard input
- * already ended (listen -k keeps it across peers) and is updated. Returns the exit status,
- * having printed the error line if it is not 0. */
+ * without traffic. A reset or any other failure is exit status 2. *stdin_eof says whether
+ * standard input already ended (listen -k keeps it across peers) and is updated. Returns the
+ * exit status, having printed the error line if it is not 0. */
 int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof);
 
 /* Datagram relay: each read of standard input is one datagram, each datagram received goes to

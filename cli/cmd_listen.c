@@ -119,6 +119,7 @@ static int accept_one(sockit_sock *ls, sockit_sock **conn)
         return errno == EINTR ? 0 : cli_error(CLI_NET, "poll: %s", strerror(errno));
     if (p[0].revents || !p[1].revents)
         return 0;
+    cli_errmsg_mark(); /* an earlier peer's failure is not this one's */
     int rc = sockit_accept(ls, conn, NULL);
     /* The listener is non-blocking: a peer that reset before we took it is simply gone. */
     if (rc == -EAGAIN || rc == -ECONNABORTED || rc == -EPROTO) {

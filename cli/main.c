@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include <sockit/tls.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -161,6 +163,20 @@ int cli_fail(int code, const char *what)
     }
     cli_errmsg_mark();
     return cli_exit_code(code);
+}
+
+int cli_tls_ctx_new(sockit_tls_ctx **ctx, const sockit_tls_opts *opts)
+{
+    cli_errmsg_mark();
+    int rc = sockit_tls_ctx_new(ctx, opts);
+    if (rc >= 0)
+        return 0;
+    if (rc == -ENOMEM)
+        return cli_fail(rc, "tls");
+    /* Whatever went wrong is in a file we were given (or the system store): the library's
+     * sentence names it; the status is the local file error's. */
+    (void)cli_fail(rc, "tls: loading certificates or key");
+    return CLI_FILE;
 }
 
 int cli_error(int status, const char *fmt, ...)

@@ -101,6 +101,7 @@ typedef struct stream_relay {
     int *in_eof;                  /* standard input ended (the caller's, kept across peers) */
     int shut;                     /* our sending side is shut down */
     int peer_eof;                 /* the peer shut down its sending side: nothing more to read */
+    int sent_after_eof;           /* input went out after that (a reset then means it was lost) */
     char name[SOCKIT_ADDRSTRLEN]; /* the peer, for messages */
     size_t up_off;                /* up[up_off..up_len) is standard input not yet sent */
     size_t up_len;
@@ -116,6 +117,7 @@ static int stream_send(stream_relay *r)
     if (n < 0)
         return io_fail((int)n, "send to", r->name);
     r->up_off += (size_t)n;
+    r->sent_after_eof |= r->peer_eof;
     if (r->up_off == r->up_len)
         r->up_off = r->up_len = 0;
     return MORE;
@@ -218,6 +220,7 @@ int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof)
     r.s = s;
     r.in_eof = stdin_eof;
     peer_name(s, r.name, sizeof r.name);
+    cli_errmsg_mark();
     int rc = sockit_settimeout(s, 0);
     if (rc < 0)
         return cli_fail(rc, "settimeout");
@@ -226,10 +229,15 @@ int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof)
         if (cli_stopped())
             return CLI_OK;
         stream_maybe_shut(&r);
-        if (r.shut && r.peer_eof) /* both directions ended; a reset by now lost what we sent */
-            return sockit_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &rc) == 0 && rc != 0
-                       ? io_fail(-rc, "send to", r.name)
-                       : CLI_OK;
+        if (r.shut && r.peer_eof) {
+            /* Both directions ended. A reset seen by now lost input sent after the peer's end
+             * of stream (one answering only our FIN or close_notify lost nothing). */
+            int err = 0;
+            if (r.sent_after_eof && sockit_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &err) == 0 &&
+                err != 0)
+                return io_fail(-err, "send to", r.name);
+            return CLI_OK;
+        }
         rc = stream_step(&r, idle, &deadline);
         if (rc != MORE)
             return rc;
@@ -342,6 +350,7 @@ int cli_relay_dgram(sockit_sock *s, double idle, int server)
     peer_name(s, r.name, sizeof r.name); /* a server has none yet: "peer" */
     if (server)
         idle = -1; /* a server waits for peers as long as it runs */
+    cli_errmsg_mark();
     int rc = sockit_settimeout(s, 0);
     if (rc < 0)
         return cli_fail(rc, "settimeout");

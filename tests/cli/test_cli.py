@@ -283,6 +283,27 @@ class TestCommand(Base):
             with self.subTest(w=w):
                 self.assertOneLineError(run("connect", "-w", w, "127.0.0.1", "1"), 1, "-w")
 
+    def test_every_failure_is_one_full_sentence(self):
+        # "sockit: " and a sentence with its context: never empty, never a bare "error", never
+        # an older failure's message (connect to localhost tries ::1 first and fails there).
+        busy, busy_port = self.server()
+        cases = [
+            (("connect", "127.0.0.1", str(free_closed_port())), 2, "Connection refused"),
+            (("connect", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("listen", "127.0.0.1", str(busy_port)), 2, "Address already in use"),
+            (("listen", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("echo", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("echo", "127.0.0.1", str(busy_port)), 2, "Address already in use"),
+            (("resolve", "nosuch.invalid"), 2, "nosuch.invalid"),
+            (("connect", "127.0.0.1", "99999"), 1, "99999"),
+        ]
+        for args, status, needle in cases:
+            with self.subTest(args=args):
+                err = self.assertOneLineError(run(*args, timeout=10), status, needle)
+                self.assertRegex(err, r"^sockit( \w+)?: \S.*\S\n$")
+                self.assertNotIn(": :", err)
+                self.assertNotRegex(err, r"(?i)^sockit: error\b")
+
     def test_tls_refused_is_a_network_error(self):
         # TLS comes after the connect: a refused port is still exit 2 with the connect message.
         r = run("connect", "--tls", "-k", "127.0.0.1", "1")
@@ -465,6 +486,33 @@ class TestConnect(Base):
             p.wait(10)
             p.stdin.close()
             p.stderr.close()
+
+    def test_signals_kill_connect(self):
+        # Decided and documented: a client stopped by SIGINT/SIGTERM did not finish its
+        # transfer, so it dies by the signal (the shell's 130/143), unlike the servers' 0.
+        self.assertIn("status 130 or 143", run("connect", "--help").stdout.decode())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(sig=sig):
+                srv, port = self.server()
+                accepted = threading.Event()
+                conns = []
+                self.thread(lambda: (conns.append(srv.accept()[0]), accepted.set()))
+                p = subprocess.Popen([BIN, "connect", "127.0.0.1", str(port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE,
+                                     preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
+                try:
+                    self.assertTrue(accepted.wait(TIMEOUT))
+                    p.send_signal(sig)
+                    self.assertEqual(p.wait(TIMEOUT), -sig)
+                finally:
+                    if p.poll() is None:
+                        p.kill()
+                    p.wait(10)
+                    for f in (p.stdin, p.stdout, p.stderr):
+                        f.close()
+                    for conn in conns:
+                        conn.close()
 
     def test_localhost_tries_every_address(self):
         srv, port = self.server()  # IPv4 only: a ::1 from the resolver must be skipped
