@@ -5,6 +5,7 @@
   builds need), bench (+ the benchmarks' peers); each larger one contains the smaller.
 - `make run` asks for the run profile and builds only the library, the command and the example
   it starts: no tests, benchmarks or fuzz replays (checked with make's dry run on this build).
+- .ci/run keeps its four builds and repeats the gcc suite, so that a new flake turns CI red.
 """
 import os
 import re
@@ -85,6 +86,19 @@ class MakeRun(unittest.TestCase):
         self.assertIn("example_simple_server", targets)
         self.assertEqual(targets - {"sockit_cli", "example_simple_server", "sockit_objs",
                                     "sockit_static"}, set())
+
+
+class CI(unittest.TestCase):
+    def test_ci_repeats_the_gcc_suite(self):
+        with open(os.path.join(SRC, ".ci", "run")) as f:
+            steps = [l.strip() for l in f if l.strip() and not l.lstrip().startswith(("#", "echo"))]
+        makes = [l for l in steps if l.startswith("make ")]
+        self.assertEqual([m.split()[1] for m in makes], ["test", "clang", "sanitize", "tsan"])
+        repeat = [l for l in steps if "ctest" in l]
+        self.assertEqual(len(repeat), 1, steps)
+        self.assertRegex(repeat[0], r"--repeat until-fail:[2-9]")
+        self.assertIn("cd build", repeat[0])
+        self.assertLess(steps.index(repeat[0]), steps.index(makes[1]))  # right after make test
 
 
 if __name__ == "__main__":
