@@ -36,7 +36,7 @@ static const char usage[] =
     "  -t THREADS    worker threads, each with its own event loop (default: one per core;\n"
     "                at most " STR(MAX_WORKERS) ")\n"
     "  -f SECS       close a new connection that sends nothing (with --tls: that does not\n"
-    "                finish its handshake) within SECS seconds (default: 30; 0: never)\n"
+    "                finish its handshake) within SECS seconds (default: 30; 0: as -i)\n"
     "  -i SECS       close a connection idle for SECS seconds (default: 300; 0: never)\n"
     "  -c MAX        open connections at most; more are refused (default: 10000)\n"
     "  --tls --cert FILE --key FILE   serve TLS with this certificate chain and key (PEM)\n"
@@ -84,6 +84,7 @@ static int parse_timeout(const char *flag, const char *text, double *out)
 static int serve(sockit_server_config *cfg)
 {
     sockit_server *srv;
+    cli_errmsg_mark();
     int r = sockit_server_new(&srv, cfg);
     if (r < 0) return cli_fail(r, "echo");
     sockit_addr a;

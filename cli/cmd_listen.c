@@ -98,6 +98,7 @@ static int announce(const sockit_sock *s)
 {
     sockit_addr a;
     char text[SOCKIT_ADDRSTRLEN];
+    cli_errmsg_mark(); /* binding may have failed on one address before it worked on another */
     int rc = sockit_getsockname(s, &a);
     if (rc < 0)
         return cli_fail(rc, "getsockname");

@@ -492,7 +492,7 @@ class TestEchoTimeouts(Base):
         r = run("echo", "--help")
         self.assertEqual(r.returncode, 0)
         out = r.stdout.decode()
-        self.assertRegex(out, r"-f SECS[^\n]*\n[^\n]*\(default: 30; 0: never\)")
+        self.assertRegex(out, r"-f SECS[^\n]*\n[^\n]*\(default: 30; 0: as -i\)")
         self.assertRegex(out, r"-i SECS[^\n]*\(default: 300; 0: never\)")
 
     def test_silent_tcp_client_is_closed(self):
@@ -520,7 +520,7 @@ class TestEchoTimeouts(Base):
         self.assertOneLineError(r, 1, "-t", "1024")
         r = run("echo", "-f", "x", "127.0.0.1", "0", timeout=10)
         self.assertOneLineError(r, 1, "-f")
-        c, port = self.echo("-f", "0", "-i", "0", "-t", "1024")  # 0: never; 1024 is allowed
+        c, port = self.echo("-f", "0", "-i", "0", "-t", "1024")  # 0: none; 1024 is allowed
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
             s.sendall(b"x")
             self.assertEqual(s.recv(10), b"x")
