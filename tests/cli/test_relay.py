@@ -4,10 +4,11 @@ a real failure is not exit 0, and closed standard descriptors are not taken over
 
 A peer's end of stream ends the receiving direction only; the relay keeps sending its input
 until that input ends, as nc, `nc -N` and socat do: every test here moves 10,000,000 bytes and
-compares checksums. Run by ctest with SOCKIT_BIN set; by hand:
+compares checksums (one against OpenBSD nc itself, when it is installed). Run by ctest with SOCKIT_BIN set; by hand:
 SOCKIT_BIN=build/bin/sockit python3 tests/cli/test_relay.py
 """
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,6 +80,22 @@ class HalfCloseTest(Base):
             got = f.read()
         self.assertEqual(len(got), SIZE)
         self.assertEqual(sha(got), sha(self.data))
+
+    @unittest.skipUnless(shutil.which("nc"), "no nc (netcat-openbsd) to compare with")
+    def test_same_delivery_as_nc(self):
+        # The reference: OpenBSD nc -N in sockit connect's place, against a server that
+        # half-closes first and then reads. Both deliver every byte.
+        def deliver(argv):
+            t, port = greeter(self, shut_first=True)
+            with open(self.src, "rb") as f:
+                r = subprocess.run(argv + ["127.0.0.1", str(port)], stdin=f,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=TIMEOUT * 4)
+            return r.returncode, r.stdout, sha(self.result(t))
+
+        want = (0, b"220 hello\n", sha(self.data))
+        self.assertEqual(deliver(["nc", "-N"]), want)
+        self.assertEqual(deliver([BIN, "connect"]), want)
 
     def test_server_that_shuts_down_first_then_reads(self):
         t, port = greeter(self, shut_first=True)
