@@ -1,13 +1,15 @@
 # sockit — the front door. CMake does the building; these targets are what people type.
-#   make            build into build/ (installs missing Debian packages first when run as root)
-#   make test       the same set-up, then every test (ctest)
-#   make run        the same set-up, then start the main job (the tutorial's server, for now)
+#   make            build into build/ (installs missing Debian packages first when run as root:
+#                   scripts/deps.sh, whose profile -- run, test, bench -- fits the target)
+#   make test       the same set-up, then every test (ctest); CI repeats the suite (.ci/run)
+#   make run        build only the library, the command and the example it starts, then start
+#                   the main job (the tutorial's server, for now): needs only the run packages
 #   make sanitize   the tests again as an ASan+UBSan build (build-asan/)
 #   make clang      the tests again built with clang (build-clang/)
 #   make tsan       the tests again under ThreadSanitizer (build-tsan/); TESTS=REGEX picks some
 #   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make bench      the benchmarks (bench/), ratios against peers measured in the same run
-#   make install PREFIX=DIR
+#   make install PREFIX=DIR   (into /usr or /usr/local as root it also runs ldconfig)
 BUILD        ?= build
 PREFIX       ?= /usr/local
 JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
@@ -15,22 +17,31 @@ FUZZ_SECONDS ?= 30
 PORT         ?= 12345
 CMAKE_FLAGS  ?=
 TESTS        ?= .
+DEPS         ?= run
+REPEAT       ?= 1
 
 .PHONY: all deps build test run sanitize clang tsan fuzz bench install clean
 
 all: build
 
+# The Debian packages each target needs (target-specific, so `make test` installs the test set).
+test sanitize clang tsan fuzz: DEPS = test
+bench: DEPS = bench
+
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh $(DEPS)
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
+# REPEAT=N runs every test up to N times, stopping at a failure (CI uses it to catch flakes).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --repeat until-fail:$(REPEAT)
 
-run: build
+run: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target sockit_cli example_simple_server -- --no-print-directory
 	@echo "starting the tutorial's server (examples/simple_server) on port $(PORT); Ctrl-C stops it"
 	@$(BUILD)/examples/simple_server $(PORT)
 

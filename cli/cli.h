@@ -9,8 +9,10 @@
 #ifndef SOCKIT_CLI_H
 #define SOCKIT_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include <sockit/sockit.h>
+#include <sockit/tls.h>
 
 /* Exit statuses, the contract of spec/cli.md. */
 enum {
@@ -37,13 +39,28 @@ typedef struct cli_command {
 
 /* ---- main.c: errors, usage, numbers --------------------------------------------------------- */
 
-/* The exit status for a library code: SOCKIT_EPROTO / SOCKIT_ETLS and the parser codes are
- * protocol errors (3), everything else (resolution, -errno) is a network error (2). */
+/* The exit status for a library code: a malformed host, an unknown service or a port out of
+ * range, a Unix path too long (SOCKIT_EBADADDR, SOCKIT_ENOSERVICE, -ENAMETOOLONG) are wrong
+ * without asking the network: usage errors (1). SOCKIT_EPROTO / SOCKIT_ETLS and the parser
+ * codes are protocol errors (3); everything else (a name that does not resolve, -errno) is a
+ * network error (2). */
 int cli_exit_code(int code);
 
-/* Prints "sockit: " and sockit_errmsg() (or, if the library left no message, what and
- * sockit_strerror(code)) as one line on stderr. Returns cli_exit_code(code). */
+/* Prints "sockit: " and sockit_errmsg() (or, if the library left no new message since the last
+ * cli_errmsg_mark() or cli_fail(), what and sockit_strerror(code)) as one line on stderr.
+ * Returns cli_exit_code(code). */
 int cli_fail(int code, const char *what);
+
+/* Remembers the library's current message, so that a failure that sets none is not reported
+ * with an older failure's sentence. Call it before a library call whose failure cli_fail reports
+ * when earlier calls may have failed and been handled (tried addresses, a peer's reset). */
+void cli_errmsg_mark(void);
+
+/* sockit_tls_ctx_new on the command line's files (--cert, --key, --cacert): 0, or after the
+ * library's sentence (naming the file and the reason) the exit status: 5, a local file error,
+ * for anything wrong with the files, whether unreadable (-ENOENT, -EACCES) or not usable
+ * (SOCKIT_ETLS). */
+int cli_tls_ctx_new(sockit_tls_ctx **ctx, const sockit_tls_opts *opts);
 
 /* Prints "sockit: " and the formatted text as one line on stderr and returns status. */
 int cli_error(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
@@ -54,7 +71,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* Turns what getopt_long returned for a bad option (':' or '?', with opterr 0 and an optstring
  * starting with ':') into the one-line hint. Long options must use values >= 256, so that
  * optopt tells them from short ones. Returns CLI_USAGE. */
-int cli_option_error(const char *cmd, int c, char **argv);
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *longopts);
+
+/* -4 / -6: sets *family to want, or (the other one was given) the usage error. 0 or CLI_USAGE. */
+int cli_one_family(const char *cmd, int *family, int want);
+
+/* A Unix socket path or @name that fits sockaddr_un: 0, or CLI_USAGE after the hint naming the
+ * limit. */
+int cli_check_unix_path(const char *cmd, const char *path);
 
 /* Parses a number of seconds > 0 ("3", "0.5") given to flag. 0, or CLI_USAGE after the hint. */
 int cli_parse_seconds(const char *cmd, const char *flag, const char *text, double *out);
@@ -84,10 +108,12 @@ int cli_stopped(void);
 int cli_write_all(int fd, const void *buf, size_t len);
 
 /* Relays a connected stream socket s (made non-blocking here) with standard input and output
- * until the peer closes, a signal stops us, or idle seconds (< 0: never) pass without traffic.
- * At end of input it shuts down the sending side. *stdin_eof says whether standard input
- * already ended (listen -k keeps it across peers) and is updated. Returns the exit status,
- * having printed the error line if it is not 0. */
+ * until both directions ended (our input all sent and our sending side shut down, and the
+ * peer's end of stream received: a peer's half-close ends only the receiving direction), a
+ * signal stops us, standard output is closed by its reader, or idle seconds (< 0: never) pass
+ * without traffic. A reset or any other failure is exit status 2. *stdin_eof says whether
+ * standard input already ended (listen -k keeps it across peers) and is updated. Returns the
+ * exit status, having printed the error line if it is not 0. */
 int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof);
 
 /* Datagram relay: each read of standard input is one datagram, each datagram received goes to

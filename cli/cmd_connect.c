@@ -7,8 +7,6 @@
  */
 #include "cli.h"
 
-#include <sockit/tls.h>
-
 #include <getopt.h>
 
 #define MAX_ADDRS 64
@@ -18,8 +16,13 @@ static const char usage[] =
     "       sockit connect [-u] [-w SECS] --unix PATH\n"
     "\n"
     "Like nc: standard input goes to the socket, the socket goes to standard output.\n"
-    "TCP: every address HOST resolves to is tried in turn; at the end of input the sending side\n"
-    "is shut down, and sockit exits when the peer closes.\n"
+    "TCP: every address HOST resolves to is tried in turn. At the end of input the sending side\n"
+    "is shut down; sockit exits when both directions have ended: all of its input was sent and\n"
+    "the peer closed. A peer that only shuts down its sending side still gets all of the input.\n"
+    "A reset or any other failure exits with status 2.\n"
+    "SIGINT or SIGTERM ends it as they end any client: killed by the signal (the shell shows\n"
+    "status 130 or 143), since the transfer did not finish. The servers (listen, echo) catch\n"
+    "them and exit 0.\n"
     "UDP (-u): each read of standard input is sent as one datagram, and each datagram received\n"
     "is written to standard output. At the end of input sockit exits at once, or with -w once\n"
     "SECS seconds pass without a datagram (so `-u -w 1` collects the replies).\n"
@@ -65,6 +68,8 @@ static int check_args(connect_opts *o, int nargs, char **args)
             return cli_usage_error("connect", "--unix PATH takes no HOST or PORT");
         if (o->family)
             return cli_usage_error("connect", "-4 and -6 do not apply to --unix");
+        if (cli_check_unix_path("connect", o->unix_path) != 0)
+            return CLI_USAGE;
     } else {
         if (nargs < 1)
             return cli_usage_error("connect", "missing HOST and PORT");
@@ -95,8 +100,11 @@ static int parse_opts(connect_opts *o, int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":46uw:kh", longopts, NULL)) != -1) {
         switch (c) {
-        case '4': o->family = AF_INET; break;
-        case '6': o->family = AF_INET6; break;
+        case '4':
+        case '6':
+            if (cli_one_family("connect", &o->family, c == '4' ? AF_INET : AF_INET6) != 0)
+                return CLI_USAGE;
+            break;
         case 'u': o->dgram = 1; break;
         case 'k': o->insecure = 1; break;
         case OPT_UNIX: o->unix_path = optarg; break;
@@ -110,7 +118,7 @@ static int parse_opts(connect_opts *o, int argc, char **argv)
             fputs(usage, stdout);
             return -1; /* done, successfully */
         default:
-            return cli_option_error("connect", c, argv);
+            return cli_option_error("connect", c, argv, longopts);
         }
     }
     return check_args(o, argc - optind, argv + optind);
@@ -131,16 +139,11 @@ static int open_tcp(const connect_opts *o, sockit_sock **s)
 }
 
 /* --tls: the handshake, bounded by -w like the connect (the socket kept that timeout). */
-static int start_tls(const connect_opts *o, sockit_sock *s)
+static int start_tls(const connect_opts *o, sockit_tls_ctx *ctx, sockit_sock *s)
 {
-    sockit_tls_opts to = {.cafile = o->cacert, .insecure = o->insecure};
-    sockit_tls_ctx *ctx;
-    int rc = sockit_tls_ctx_new(&ctx, &to);
-    if (rc < 0)
-        return cli_fail(rc, "tls");
-    rc = sockit_tls_connect(s, ctx, o->host);
-    sockit_tls_ctx_free(ctx); /* the connection keeps what it needs */
-    return rc < 0 ? cli_fail(rc, "tls") : 0;
+    cli_errmsg_mark();
+    int rc = sockit_tls_connect(s, ctx, o->host);
+    return rc < 0 ? cli_fail(rc, "tls handshake") : 0;
 }
 
 /* UDP: "connecting" only fixes the peer, so the first address is the one. */
@@ -182,16 +185,28 @@ int cli_connect_main(int argc, char **argv)
     int rc = parse_opts(&o, argc, argv);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
+    /* The certificates first: a file we cannot read is found before any network traffic. */
+    sockit_tls_ctx *ctx = NULL;
+    if (o.tls && (rc = cli_tls_ctx_new(&ctx, &(sockit_tls_opts){.cafile = o.cacert,
+                                                                .insecure = o.insecure})) != 0)
+        return rc;
     sockit_sock *s = NULL;
+    cli_errmsg_mark();
     if (o.unix_path)
         rc = open_unix(&o, &s);
     else
         rc = o.dgram ? open_udp(&o, &s) : open_tcp(&o, &s);
-    if (rc < 0)
+    if (rc < 0) {
+        sockit_tls_ctx_free(ctx);
         return cli_fail(rc, "connect");
-    if (o.tls && (rc = start_tls(&o, s)) != 0) {
-        sockit_close(s);
-        return rc;
+    }
+    if (ctx) {
+        rc = start_tls(&o, ctx, s);
+        sockit_tls_ctx_free(ctx); /* the connection keeps what it needs */
+        if (rc != 0) {
+            sockit_close(s);
+            return rc;
+        }
     }
 
     int stdin_eof = 0;

@@ -21,13 +21,14 @@ static const char usage[] =
     "Like nc -l: binds HOST (default: every address, IPv6 and IPv4 where the system allows) and\n"
     "PORT (0: a free port), prints \"listening on ADDR\" on standard error, accepts one peer and\n"
     "relays as connect does: the peer to standard output, standard input to the peer (at the end\n"
-    "of input the sending side is shut down). It exits when the peer closes.\n"
+    "of input the sending side is shut down). It exits when both directions have ended: all of\n"
+    "its input was sent and the peer closed (a peer's half-close ends only what it receives).\n"
     "UDP (-u): datagrams received go to standard output; each read of standard input is sent as\n"
     "one datagram to the peer that sent the last one (input waits until there is one).\n"
     "SIGINT or SIGTERM stops it cleanly (status 0).\n"
     "\n"
     "  -u           UDP (with --unix: a Unix datagram socket)\n"
-    "  -k           keep listening: when a peer closes, accept the next one, forever\n"
+    "  -k           keep listening: when a peer is done, accept the next one, forever\n"
     "               (with -u every peer is served anyway)\n"
     "  --unix PATH  listen on the Unix socket PATH (@NAME: Linux's abstract namespace);\n"
     "               the socket file is removed at exit\n"
@@ -48,7 +49,7 @@ static int check_args(listen_opts *o, int nargs, char **args)
     if (o->unix_path) {
         if (nargs > 0)
             return cli_usage_error("listen", "--unix PATH takes no HOST or PORT");
-        return 0;
+        return cli_check_unix_path("listen", o->unix_path);
     }
     if (nargs < 1)
         return cli_usage_error("listen", "missing PORT");
@@ -77,7 +78,7 @@ static int parse_opts(listen_opts *o, int argc, char **argv)
             fputs(usage, stdout);
             return -1; /* done, successfully */
         default:
-            return cli_option_error("listen", c, argv);
+            return cli_option_error("listen", c, argv, longopts);
         }
     }
     return check_args(o, argc - optind, argv + optind);
@@ -97,6 +98,7 @@ static int announce(const sockit_sock *s)
 {
     sockit_addr a;
     char text[SOCKIT_ADDRSTRLEN];
+    cli_errmsg_mark(); /* binding may have failed on one address before it worked on another */
     int rc = sockit_getsockname(s, &a);
     if (rc < 0)
         return cli_fail(rc, "getsockname");
@@ -118,6 +120,7 @@ static int accept_one(sockit_sock *ls, sockit_sock **conn)
         return errno == EINTR ? 0 : cli_error(CLI_NET, "poll: %s", strerror(errno));
     if (p[0].revents || !p[1].revents)
         return 0;
+    cli_errmsg_mark(); /* an earlier peer's failure is not this one's */
     int rc = sockit_accept(ls, conn, NULL);
     /* The listener is non-blocking: a peer that reset before we took it is simply gone. */
     if (rc == -EAGAIN || rc == -ECONNABORTED || rc == -EPROTO) {

@@ -63,10 +63,9 @@ int cli_resolve_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":46uh", longopts, NULL)) != -1) {
         switch (c) {
         case '4':
-            family = AF_INET;
-            break;
         case '6':
-            family = AF_INET6;
+            if (cli_one_family("resolve", &family, c == '4' ? AF_INET : AF_INET6) != 0)
+                return CLI_USAGE;
             break;
         case 'u':
             type = SOCK_DGRAM;
@@ -75,7 +74,7 @@ int cli_resolve_main(int argc, char **argv)
             fputs(usage, stdout);
             return CLI_OK;
         default:
-            return cli_option_error("resolve", c, argv);
+            return cli_option_error("resolve", c, argv, longopts);
         }
     }
     int nargs = argc - optind;

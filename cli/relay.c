@@ -100,6 +100,8 @@ typedef struct stream_relay {
     sockit_sock *s;
     int *in_eof;                  /* standard input ended (the caller's, kept across peers) */
     int shut;                     /* our sending side is shut down */
+    int peer_eof;                 /* the peer shut down its sending side: nothing more to read */
+    int sent_after_eof;           /* input went out after that (a reset then means it was lost) */
     char name[SOCKIT_ADDRSTRLEN]; /* the peer, for messages */
     size_t up_off;                /* up[up_off..up_len) is standard input not yet sent */
     size_t up_len;
@@ -115,6 +117,7 @@ static int stream_send(stream_relay *r)
     if (n < 0)
         return io_fail((int)n, "send to", r->name);
     r->up_off += (size_t)n;
+    r->sent_after_eof |= r->peer_eof;
     if (r->up_off == r->up_len)
         r->up_off = r->up_len = 0;
     return MORE;
@@ -142,8 +145,12 @@ static int stream_recv(stream_relay *r)
         return MORE;
     if (n < 0)
         return io_fail((int)n, "recv from", r->name);
-    if (n == 0)
-        return CLI_OK; /* the peer closed: we are done, whatever input is left */
+    if (n == 0) {
+        /* The peer's end of stream ends the receiving direction only: input that is left still
+         * goes out (a server may shut down its side and go on reading), as nc does. */
+        r->peer_eof = 1;
+        return MORE;
+    }
     int rc = to_stdout(r->down, (size_t)n);
     /* TLS may hold decrypted bytes that poll() cannot see: take them now. */
     if (rc == MORE && sockit_tls_pending(r->s) > 0)
@@ -164,12 +171,23 @@ static void stream_maybe_shut(stream_relay *r)
     }
 }
 
+/* After the peer's end of stream the socket is polled for errors only: a reset (the peer
+ * closed entirely, and what we send cannot arrive) is reported, not spun on. */
+static int stream_error(stream_relay *r)
+{
+    int err = 0;
+    if (sockit_getsockopt_int(r->s, SOL_SOCKET, SO_ERROR, &err) < 0 || err == 0)
+        err = EPIPE; /* hung up with no error recorded: nothing sent can arrive either */
+    return io_fail(-err, "send to", r->name);
+}
+
 static int stream_step(stream_relay *r, double idle, double *deadline)
 {
+    short sock_events = (short)((r->peer_eof ? 0 : POLLIN) | (r->up_len ? POLLOUT : 0));
     struct pollfd p[3] = {
         {.fd = cli_stop_fd(), .events = POLLIN},
         {.fd = (*r->in_eof || r->up_len) ? -1 : STDIN_FILENO, .events = POLLIN},
-        {.fd = sockit_fileno(r->s), .events = POLLIN | (r->up_len ? POLLOUT : 0)},
+        {.fd = sockit_fileno(r->s), .events = sock_events},
     };
     int n = poll(p, 3, poll_timeout(*deadline));
     if (n < 0)
@@ -180,12 +198,15 @@ static int stream_step(stream_relay *r, double idle, double *deadline)
         return MORE; /* a stop signal: the caller sees cli_stopped() */
     int rc = MORE;
     if (p[1].revents & POLLNVAL)
-        *r->in_eof = 1; /* no standard input at all (closed by our parent): nothing to send */
+        *r->in_eof = 1; /* no standard input at all: nothing to send */
     else if (p[1].revents)
         rc = stream_read_stdin(r);
-    if (rc == MORE && (p[2].revents & (POLLOUT | POLLERR | POLLHUP)) && r->up_len)
+    short ev = p[2].revents;
+    if (rc == MORE && (ev & (POLLOUT | POLLERR | POLLHUP)) && r->up_len)
         rc = stream_send(r);
-    if (rc == MORE && (p[2].revents & (POLLIN | POLLERR | POLLHUP)))
+    else if (rc == MORE && r->peer_eof && (ev & (POLLERR | POLLHUP)))
+        rc = stream_error(r);
+    if (rc == MORE && !r->peer_eof && (ev & (POLLIN | POLLERR | POLLHUP)))
         rc = stream_recv(r);
     if (idle >= 0)
         *deadline = cli_now() + idle; /* something moved (or failed): idleness starts over */
@@ -199,6 +220,7 @@ int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof)
     r.s = s;
     r.in_eof = stdin_eof;
     peer_name(s, r.name, sizeof r.name);
+    cli_errmsg_mark();
     int rc = sockit_settimeout(s, 0);
     if (rc < 0)
         return cli_fail(rc, "settimeout");
@@ -207,6 +229,15 @@ int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof)
         if (cli_stopped())
             return CLI_OK;
         stream_maybe_shut(&r);
+        if (r.shut && r.peer_eof) {
+            /* Both directions ended. A reset seen by now lost input sent after the peer's end
+             * of stream (one answering only our FIN or close_notify lost nothing). */
+            int err = 0;
+            if (r.sent_after_eof && sockit_getsockopt_int(s, SOL_SOCKET, SO_ERROR, &err) == 0 &&
+                err != 0)
+                return io_fail(-err, "send to", r.name);
+            return CLI_OK;
+        }
         rc = stream_step(&r, idle, &deadline);
         if (rc != MORE)
             return rc;
@@ -319,6 +350,7 @@ int cli_relay_dgram(sockit_sock *s, double idle, int server)
     peer_name(s, r.name, sizeof r.name); /* a server has none yet: "peer" */
     if (server)
         idle = -1; /* a server waits for peers as long as it runs */
+    cli_errmsg_mark();
     int rc = sockit_settimeout(s, 0);
     if (rc < 0)
         return cli_fail(rc, "settimeout");

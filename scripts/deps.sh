@@ -1,9 +1,26 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing sockit need, when any is missing.
-# As root it uses apt-get; otherwise it names what is missing and carries on (the build says
-# what fails). Cheap when nothing is missing: one dpkg query.
+# Installs the Debian packages one use of sockit needs, when any is missing. One profile each:
+#   run    build the library and the command, and run them (make, make run, make install)
+#   test   run + what the tests and the other builds need (make test, clang, sanitize, tsan, fuzz)
+#   bench  test + the peers the benchmarks measure against (make bench)
+# Usage: scripts/deps.sh [run|test|bench] (default: run). As root it uses apt-get; otherwise it
+# names what is missing and carries on (the build says what fails). Cheap when nothing is
+# missing: one dpkg query per package.
 set -eu
-PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev python3 netbase curl openssl libssl-dev libuv1-dev valgrind iproute2"
+RUN="build-essential cmake pkg-config libssl-dev python3 netbase"
+# curl and openssl: peers in the TLS and HTTP tests; clang + its runtime: make clang, the
+# sanitizers, TSan and the fuzzers; iproute2: ss for socket checks; vsftpd: the FTP tests' server;
+# netcat-openbsd: the reference the relay's delivery is compared with.
+TEST="$RUN curl openssl clang libclang-rt-14-dev iproute2 vsftpd netcat-openbsd"
+# The echo benchmark's libuv peer and callgrind; the HTTP peers (h2o, nginx, libmicrohttpd,
+# http-parser, Go's net/http), the load generator (wrk) and the plots (gnuplot).
+BENCH="$TEST libuv1-dev valgrind libh2o-evloop-dev libhttp-parser-dev wrk nginx-light h2o libmicrohttpd-dev golang-go gnuplot"
+case "${1:-run}" in
+run) PKGS=$RUN ;;
+test) PKGS=$TEST ;;
+bench) PKGS=$BENCH ;;
+*) echo "usage: scripts/deps.sh [run|test|bench]" >&2; exit 1 ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -16,5 +33,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 else
-    echo "deps: missing Debian packages:$missing (run 'make deps' as root to install them)" >&2
+    echo "deps: missing Debian packages:$missing (run 'make deps DEPS=${1:-run}' as root to install them)" >&2
 fi

@@ -236,6 +236,34 @@ class TestCommand(Base):
     def test_unknown_command(self):
         self.assertOneLineError(run("nosuchcommand"), 1, "nosuchcommand", "--help")
 
+    def test_help_command(self):
+        r = run("help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, run("--help").stdout)
+        for name in ("connect", "listen", "resolve", "echo"):
+            with self.subTest(name=name):
+                r = run("help", name)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout, run(name, "--help").stdout)
+        self.assertOneLineError(run("help", "nosuch"), 1, "nosuch")
+
+    def test_planned_commands_say_not_built_yet(self):
+        for name in ("http", "ftp"):
+            with self.subTest(name=name):
+                err = self.assertOneLineError(run(name, "get", "http://127.0.0.1/"), 1,
+                                              "not built yet")
+                self.assertIn(name, err)
+                self.assertNotIn("unknown", err)
+
+    def test_long_option_with_a_value_it_does_not_take(self):
+        for cmd in ("connect", "listen", "resolve", "echo"):
+            with self.subTest(cmd=cmd):
+                self.assertOneLineError(run(cmd, "--help=foo"), 1, "'--help'",
+                                        "takes no argument")
+        self.assertOneLineError(run("connect", "--tls=1", "h", "1"), 1, "'--tls'")
+        # A short option after a long one is still named as the short one.
+        self.assertOneLineError(run("connect", "--tls", "-Zu", "h", "1"), 1, "'-Z'")
+
     def test_unknown_flags(self):
         self.assertOneLineError(run("--bogus"), 1, "--bogus")
         self.assertOneLineError(run("connect", "--bogus", "127.0.0.1", "1"), 1, "--bogus",
@@ -254,6 +282,27 @@ class TestCommand(Base):
         for w in ("abc", "0", "-1", "1x", "", "nan"):
             with self.subTest(w=w):
                 self.assertOneLineError(run("connect", "-w", w, "127.0.0.1", "1"), 1, "-w")
+
+    def test_every_failure_is_one_full_sentence(self):
+        # "sockit: " and a sentence with its context: never empty, never a bare "error", never
+        # an older failure's message (connect to localhost tries ::1 first and fails there).
+        busy, busy_port = self.server()
+        cases = [
+            (("connect", "127.0.0.1", str(free_closed_port())), 2, "Connection refused"),
+            (("connect", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("listen", "127.0.0.1", str(busy_port)), 2, "Address already in use"),
+            (("listen", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("echo", "--unix", "/nonexistent/x"), 2, "/nonexistent/x"),
+            (("echo", "127.0.0.1", str(busy_port)), 2, "Address already in use"),
+            (("resolve", "nosuch.invalid"), 2, "nosuch.invalid"),
+            (("connect", "127.0.0.1", "99999"), 1, "99999"),
+        ]
+        for args, status, needle in cases:
+            with self.subTest(args=args):
+                err = self.assertOneLineError(run(*args, timeout=10), status, needle)
+                self.assertRegex(err, r"^sockit( \w+)?: \S.*\S\n$")
+                self.assertNotIn(": :", err)
+                self.assertNotRegex(err, r"(?i)^sockit: error\b")
 
     def test_tls_refused_is_a_network_error(self):
         # TLS comes after the connect: a refused port is still exit 2 with the connect message.
@@ -316,11 +365,13 @@ class TestResolve(Base):
         for line in self.lines("-4", "localhost", "80"):
             self.assertTrue(line.startswith("inet "), line)
         r = run("resolve", "-6", "127.0.0.1", "80")  # an IPv4 literal has no IPv6 address
-        self.assertOneLineError(r, 2)
+        self.assertOneLineError(r, 1, "127.0.0.1")
+        self.assertOneLineError(run("resolve", "-4", "-6", "localhost"), 1, "-4", "-6")
 
     def test_bad_port(self):
-        self.assertOneLineError(run("resolve", "127.0.0.1", "70000"), 2, "70000")
-        self.assertOneLineError(run("resolve", "127.0.0.1", "nosuchservice"), 2, "nosuchservice")
+        # Wrong without asking the network: usage errors (1) naming the value.
+        self.assertOneLineError(run("resolve", "127.0.0.1", "70000"), 1, "70000")
+        self.assertOneLineError(run("resolve", "127.0.0.1", "nosuchservice"), 1, "nosuchservice")
 
     def test_unresolvable(self):
         self.assertOneLineError(run("resolve", "nosuch.invalid", "80"), 2, "nosuch.invalid")
@@ -400,8 +451,13 @@ class TestConnect(Base):
 
         t = self.thread(peer)
         c = self.child("connect", "127.0.0.1", str(port))  # stdin stays open
-        self.assertEqual(c.wait(), 0)
+        self.assertEqual(c.out.wait_for(lambda d: d == b"bye\n"), b"bye\n")
         self.result(t)
+        # The peer's close ends only what sockit receives: it still waits for its input.
+        with self.assertRaises(subprocess.TimeoutExpired):
+            c.wait(0.3)
+        c.close_stdin()
+        self.assertEqual(c.wait(), 0)
         self.assertEqual(c.out.wait_eof(), b"bye\n")
 
     def test_closed_stdout_is_not_fatal(self):
@@ -431,6 +487,33 @@ class TestConnect(Base):
             p.stdin.close()
             p.stderr.close()
 
+    def test_signals_kill_connect(self):
+        # Decided and documented: a client stopped by SIGINT/SIGTERM did not finish its
+        # transfer, so it dies by the signal (the shell's 130/143), unlike the servers' 0.
+        self.assertIn("status 130 or 143", run("connect", "--help").stdout.decode())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(sig=sig):
+                srv, port = self.server()
+                accepted = threading.Event()
+                conns = []
+                self.thread(lambda: (conns.append(srv.accept()[0]), accepted.set()))
+                p = subprocess.Popen([BIN, "connect", "127.0.0.1", str(port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE,
+                                     preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
+                try:
+                    self.assertTrue(accepted.wait(TIMEOUT))
+                    p.send_signal(sig)
+                    self.assertEqual(p.wait(TIMEOUT), -sig)
+                finally:
+                    if p.poll() is None:
+                        p.kill()
+                    p.wait(10)
+                    for f in (p.stdin, p.stdout, p.stderr):
+                        f.close()
+                    for conn in conns:
+                        conn.close()
+
     def test_localhost_tries_every_address(self):
         srv, port = self.server()  # IPv4 only: a ::1 from the resolver must be skipped
         t = self.thread(lambda: srv.accept()[0].close())
@@ -445,7 +528,12 @@ class TestConnect(Base):
         self.assertIn(str(port), err)
 
     def test_bad_port_and_host(self):
-        self.assertOneLineError(run("connect", "127.0.0.1", "70000"), 2, "70000")
+        self.assertOneLineError(run("connect", "127.0.0.1", "70000"), 1, "70000")
+        self.assertOneLineError(run("connect", "127.0.0.1", "abc"), 1, "abc")
+        self.assertOneLineError(run("connect", "1.2.3", "80"), 1, "1.2.3")
+        self.assertOneLineError(run("connect", "-4", "-6", "127.0.0.1", "80"), 1, "-4", "-6")
+        self.assertOneLineError(run("connect", "--unix", "/tmp/" + "x" * 200), 1, "107")
+        # A name the resolver does not know needs the network to say so: exit 2.
         self.assertOneLineError(run("connect", "nosuch.invalid", "80"), 2, "nosuch.invalid")
 
     def test_idle_timeout(self):
@@ -477,7 +565,7 @@ class TestConnect(Base):
                     time.sleep(0.5)
 
         t = self.thread(peer)
-        c = self.child("connect", "-w", "1", "127.0.0.1", str(port))
+        c = self.child("connect", "-w", "1", "127.0.0.1", str(port), stdin=subprocess.DEVNULL)
         self.assertEqual(c.wait(), 0, c.err.wait_eof())
         self.result(t)
         self.assertEqual(c.out.wait_eof(), b"0\n1\n2\n3\n")
@@ -499,7 +587,7 @@ class TestConnect(Base):
 
     def test_family_mismatch(self):
         srv, port = self.server()
-        self.assertOneLineError(run("connect", "-6", "127.0.0.1", str(port)), 2)
+        self.assertOneLineError(run("connect", "-6", "127.0.0.1", str(port)), 1, "127.0.0.1")
 
     def test_udp(self):
         s = self.sock(socket.AF_INET, socket.SOCK_DGRAM)
@@ -591,8 +679,9 @@ class TestListen(Base):
         self.assertEqual(got, b"from server\n")
         s.sendall(b"from client\n")
         s.shutdown(socket.SHUT_WR)
+        self.assertEqual(c.out.wait_for(lambda d: d.endswith(b"\n")), b"from client\n")
+        c.close_stdin()  # both directions ended: listen exits
         self.assertEqual(c.wait(), 0)
-        self.assertEqual(c.out.wait_eof(), b"from client\n")
 
     def test_binary_both_ways(self):
         c = self.child("listen", "127.0.0.1", "0")
@@ -629,7 +718,8 @@ class TestListen(Base):
             s.close()
             want = b"one\n" if i == 0 else b"one\ntwo\n"
             self.assertEqual(c.out.wait_for(lambda d: d == want, 10), want)
-        time.sleep(0.2)
+        s = self.connect_to(addr)  # a third peer is still served: -k keeps listening
+        self.assertEqual(s.recv(10), b"")
         self.assertIsNone(c.p.poll(), "-k must keep listening")
         c.p.send_signal(signal.SIGTERM)
         self.assertEqual(c.wait(10), 0)
@@ -656,7 +746,10 @@ class TestListen(Base):
         self.assertOneLineError(r, 2, "Address already in use")
 
     def test_bad_port(self):
-        self.assertOneLineError(run("listen", "70000", timeout=10), 2, "70000")
+        self.assertOneLineError(run("listen", "70000", timeout=10), 1, "70000")
+        self.assertOneLineError(run("listen", "1.2.3", "0", timeout=10), 1, "1.2.3")
+        self.assertOneLineError(run("listen", "--unix", "/tmp/" + "x" * 200, timeout=10), 1,
+                                "107")
 
     def test_udp(self):
         c = self.child("listen", "-u", "127.0.0.1", "0")
@@ -728,12 +821,13 @@ class TestListen(Base):
         self.assertEqual(c.out.wait_eof(), b"hello listen\n")
 
 
-def main():
+def main(module="__main__"):
+    """Runs the tests of module (another test file imports this one and passes its own)."""
     if not os.access(BIN, os.X_OK):
         print("sockit binary not found at %s (set SOCKIT_BIN)" % BIN)
         print("0 passed, 1 failed")
         return 1
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module])
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped)

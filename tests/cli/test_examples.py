@@ -401,12 +401,23 @@ class UnixTest(ExampleTest):
         self.path = os.path.join(self.dir, "echo.sock")
 
     def py_client(self, address, data):
+        """Sends data to an echo server and returns what comes back. The server echoes as it
+        reads, so sending and reading run at once: all of data first would fill both socket
+        buffers and deadlock with a server blocked sending back what it read."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
             c.settimeout(WAIT)
             c.connect(address)
-            c.sendall(data)
-            c.shutdown(socket.SHUT_WR)
-            return recv_all(c)
+
+            def send():
+                c.sendall(data)
+                c.shutdown(socket.SHUT_WR)
+
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            got = recv_all(c)
+            sender.join(WAIT)
+            self.assertFalse(sender.is_alive(), "the sender is stuck")
+            return got
 
 
 class UnixServerTest(UnixTest):

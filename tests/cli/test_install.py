@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """make install into a temporary prefix, then build a program against the installed library with
-pkg-config, linked dynamically and statically, and run both. Also checks the CMake package."""
+pkg-config, linked dynamically and statically, and run both. Also checks the CMake package, what
+the README says about other prefixes (LD_LIBRARY_PATH or -Wl,-rpath), and -- as root, when no
+sockit is installed there already -- that an install into /usr/local runs ldconfig, so that the
+first run of a program built with `pkg-config --libs sockit` finds libsockit.so.0; that install
+is removed again (and ldconfig run) at the end."""
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -31,6 +37,24 @@ int main(void) {
     return n == 4 && !memcmp(buf, "ping", 4) ? 0 : 1;
 }
 '''
+
+
+@contextlib.contextmanager
+def system_lock():
+    """Serialises the tests that install into, or depend on the absence of, a system sockit,
+    across every test run on this machine (other build trees may run this file at once)."""
+    with open("/tmp/sockit-system-install.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def system_sockit():
+    """Whether some sockit is installed where the dynamic linker looks by default."""
+    return any(os.path.lexists(os.path.join(d, "libsockit.so.0"))
+               for d in ("/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu"))
 
 
 def run(cmd, env=None, **kw):
@@ -85,6 +109,56 @@ class InstallTest(unittest.TestCase):
         exe = os.path.join(self.tmp, "prog_static")
         run(["cc", "-o", exe, os.path.join(self.tmp, "prog.c"), "-static"] + flags, env=self.env)
         self.assertIn("got ping", run([exe]))
+
+    def build_dynamic(self, name, extra=()):
+        cflags = run(["pkg-config", "--cflags", "--libs", "sockit"], env=self.env).split()
+        exe = os.path.join(self.tmp, name)
+        run(["cc", "-o", exe, os.path.join(self.tmp, "prog.c")] + cflags + list(extra), env=self.env)
+        return exe
+
+    def test_other_prefix_needs_a_hint(self):
+        # What the README says: a prefix the dynamic linker does not search needs
+        # LD_LIBRARY_PATH (test_dynamic) or an rpath; without either the program cannot start.
+        libdir = run(["pkg-config", "--variable=libdir", "sockit"], env=self.env).strip()
+        exe = self.build_dynamic("prog_rpath", ["-Wl,-rpath," + libdir])
+        self.assertIn("got ping", run([exe]))
+        exe = self.build_dynamic("prog_nohint")
+        with system_lock():
+            if system_sockit():
+                self.skipTest("a sockit installed in the system would be found")
+            r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("libsockit.so.0", r.stderr)
+
+    def test_system_prefix_runs_ldconfig(self):
+        if os.geteuid() != 0:
+            self.skipTest("installing into /usr/local needs root")
+        with system_lock():
+            self.system_install()
+
+    def system_install(self):
+        if system_sockit():
+            self.skipTest("a sockit is installed in /usr/local already: not touching it")
+        # The files of the temporary install, at the same places under /usr/local.
+        rels = [os.path.relpath(os.path.join(d, f), self.prefix)
+                for d, _, fs in os.walk(self.prefix) for f in fs]
+        try:
+            out = run(["cmake", "--install", BUILD, "--prefix", "/usr/local"])
+            self.assertIn("Running ldconfig", out)
+            env = dict(os.environ, PKG_CONFIG_PATH="/usr/local/lib/pkgconfig")
+            flags = run(["pkg-config", "--cflags", "--libs", "sockit"], env=env).split()
+            exe = os.path.join(self.tmp, "prog_system")
+            run(["cc", "-o", exe, os.path.join(self.tmp, "prog.c")] + flags, env=env)
+            env.pop("LD_LIBRARY_PATH", None)
+            self.assertIn("got ping", run([exe], env=env))  # the first run, no hint
+        finally:
+            for rel in rels:
+                path = os.path.join("/usr/local", rel)
+                if os.path.lexists(path):
+                    os.unlink(path)
+            for d in ("include/sockit", "lib/cmake/sockit"):
+                shutil.rmtree(os.path.join("/usr/local", d), ignore_errors=True)
+            subprocess.run(["ldconfig"], timeout=120)
 
     def test_cmake_package(self):
         src = os.path.join(self.tmp, "cmk")

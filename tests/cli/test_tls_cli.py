@@ -332,6 +332,10 @@ class TestConnectTLS(Base):
         t.start()
         c = self.child([BIN, "connect", "--tls", "--cacert", CERTS["ca"], "-w", "10",
                         "localhost", str(srv.getsockname()[1])])  # stdin stays open
+        self.assertEqual(c.out.wait_for(lambda d: d == b"bye\n"), b"bye\n")
+        # The peer's end ends what sockit receives; its own input still decides the rest
+        # (the close_notify sent then to a closed peer is no failure).
+        c.p.stdin.close()
         self.assertEqual(c.p.wait(TIMEOUT), 0, c.err.wait_for(lambda d: False, 1))
         self.assertEqual(c.out.wait_for(lambda d: False, 1), b"bye\n")
         t.join(TIMEOUT)
@@ -339,8 +343,13 @@ class TestConnectTLS(Base):
     def test_usage_errors(self):
         r = run("connect", "--cacert", CERTS["ca"], "127.0.0.1", "1")
         self.assertEqual(r.returncode, 1)
+
+    def test_unreadable_cacert_is_a_local_file_error(self):
+        # Exit 5 as for echo --cert, and before any connect (port 1 is refused: it is not reached).
         r = run("connect", "--tls", "--cacert", "/nonexistent/ca.pem", "127.0.0.1", "1")
-        self.assertNotEqual(r.returncode, 0)
+        self.assertOneLineError(r, 5, "/nonexistent/ca.pem")
+        r = run("connect", "--tls", "--cacert", CERTS["srv_key"], "127.0.0.1", "1")
+        self.assertOneLineError(r, 5, CERTS["srv_key"])  # readable, but no certificate in it
 
 
 # ---- sockit echo --tls ---------------------------------------------------------------------------
@@ -449,6 +458,72 @@ class TestEchoTLS(Base):
         r = run("echo", "--cert", CERTS["srv"], "--key", CERTS["srv_key"], "127.0.0.1", "0",
                 timeout=10)
         self.assertEqual(r.returncode, 1)
+
+
+# ---- sockit echo: finite timeouts by default -----------------------------------------------------
+
+class TestEchoTimeouts(Base):
+    """A client that connects and says nothing, or stalls its TLS handshake, is closed: the
+    defaults are finite (shown in --help), and small explicit values show that they act."""
+
+    def echo(self, *extra):
+        c = self.child([BIN, "echo", *extra, "127.0.0.1", "0"])
+        err = c.err.wait_for(lambda d: b"\n" in d).decode(errors="replace")
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)\n", err)
+        if not m:
+            raise AssertionError("no 'listening on' line; stderr: %r" % err)
+        return c, int(m.group(1))
+
+    def assertClosedWithin(self, sock, low, high):
+        """The server closes sock (end of stream or reset) no sooner than low seconds and
+        before high (a bound, not a measurement)."""
+        start = time.monotonic()
+        sock.settimeout(high)
+        try:
+            got = sock.recv(100)
+        except ConnectionResetError:
+            got = b""
+        elapsed = time.monotonic() - start
+        self.assertEqual(got, b"")
+        self.assertGreaterEqual(elapsed, low)
+        self.assertLess(elapsed, high)
+
+    def test_defaults_are_finite_and_shown(self):
+        r = run("echo", "--help")
+        self.assertEqual(r.returncode, 0)
+        out = r.stdout.decode()
+        self.assertRegex(out, r"-f SECS[^\n]*\n[^\n]*\(default: 30; 0: as -i\)")
+        self.assertRegex(out, r"-i SECS[^\n]*\(default: 300; 0: never\)")
+
+    def test_silent_tcp_client_is_closed(self):
+        _, port = self.echo("-f", "0.5")
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            self.assertClosedWithin(s, 0.4, 15)
+
+    def test_idle_client_is_closed_after_traffic(self):
+        _, port = self.echo("-i", "0.5", "-f", "60")
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            s.sendall(b"ping\n")
+            self.assertEqual(s.recv(100), b"ping\n")
+            self.assertClosedWithin(s, 0.4, 15)
+
+    def test_stalled_tls_handshake_is_closed(self):
+        _, port = self.echo_tls("-f", "0.5")
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT) as s:
+            s.sendall(b"\x16\x03\x01\x02\x00\x01")  # a ClientHello's first bytes, then nothing
+            self.assertClosedWithin(s, 0.4, 15)
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT) as s:
+            self.assertClosedWithin(s, 0.4, 15)  # and one that sends nothing at all
+
+    def test_values(self):
+        r = run("echo", "-t", "100000", "127.0.0.1", "0", timeout=10)
+        self.assertOneLineError(r, 1, "-t", "1024")
+        r = run("echo", "-f", "x", "127.0.0.1", "0", timeout=10)
+        self.assertOneLineError(r, 1, "-f")
+        c, port = self.echo("-f", "0", "-i", "0", "-t", "1024")  # 0: none; 1024 is allowed
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            s.sendall(b"x")
+            self.assertEqual(s.recv(10), b"x")
 
 
 def main():
