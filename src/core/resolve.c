@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ struct lookup {
     struct addrinfo hints;
     struct addrinfo *res;
 };
+
+static _Atomic int running; /* helper threads between start and end of their lookup */
+
+int sockit__lookups_running(void) { return atomic_load(&running); }
 
 static void lookup_unref(struct lookup *l)
 {
@@ -51,6 +56,7 @@ static void *lookup_run(void *arg)
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     lookup_unref(l);
+    atomic_fetch_sub(&running, 1);
     return NULL;
 }
 
@@ -83,7 +89,9 @@ static int lookup_start(struct lookup *l)
     pthread_attr_setstacksize(&attr, 256 * 1024);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    atomic_fetch_add(&running, 1);
     int r = pthread_create(&tid, &attr, lookup_run, l);
+    if (r) atomic_fetch_sub(&running, 1);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return -r;
