@@ -37,6 +37,7 @@ typedef struct sockit_tls_opts {
     const char *alpn;     /* protocols to offer / accept, comma-separated: "h2,http/1.1" */
     int min_version;      /* 0: TLS 1.2; or 13 for TLS 1.3 only */
     int no_resumption;    /* 1: no session tickets or cache */
+    int max_version;      /* 0: the newest OpenSSL has; 12 for TLS 1.2 at most (old peers, tests) */
 } sockit_tls_opts;
 
 /* A context holds configuration, trust and the session cache, shared by every connection made

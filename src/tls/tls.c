@@ -372,6 +372,7 @@ int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts)
     if (!c->ssl) return load_fail(c, "context", NULL);
     atomic_store(&c->refs, 1);
     SSL_CTX_set_min_proto_version(c->ssl, o.min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (o.max_version == 12) SSL_CTX_set_max_proto_version(c->ssl, TLS1_2_VERSION);
     SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                  SSL_MODE_RELEASE_BUFFERS);
