@@ -611,16 +611,18 @@ int sockit_tls_shutdown(sockit_sock *s)
 {
     struct tls_state *t = s && s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls shutdown: the socket does not speak TLS");
+    unsigned mark = sockit__errmark();
     ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 0, sockit__sock_deadline(s), 0);
-    return r < 0 ? (int)r : 0;
+    return r < 0 ? sockit__fail_ctx(mark, (int)r, "tls shutdown with %s", t->peer) : 0;
 }
 
 int sockit_tls_unwrap(sockit_sock *s)
 {
     struct tls_state *t = s && s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls unwrap: the socket does not speak TLS");
+    unsigned mark = sockit__errmark();
     ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 1, sockit__sock_deadline(s), 0);
-    if (r < 0) return (int)r;
+    if (r < 0) return sockit__fail_ctx(mark, (int)r, "tls unwrap with %s", t->peer);
     layer_close(s);
     return 0;
 }
