@@ -300,10 +300,12 @@ typedef struct sockit_connect_opts {
                                 Deadlines) and the socket still gets the timeout */
 } sockit_connect_opts;
 
-/* sockit_create_connection with options (opts NULL: the same call). The source address is
- * resolved (numeric or a name) for each attempt's family; an attempt whose family has no source
- * address fails with SOCKIT_EBADADDR like any other attempt. A family that leaves no address is
- * SOCKIT_ENOHOST ("resolve "localhost" port "80": no IPv6 address"). */
+/* sockit_create_connection with options (opts NULL: the same call). With a family, a numeric
+ * host of the other family is SOCKIT_EBADADDR and a name with no address of that family is
+ * SOCKIT_ENOHOST (the resolver's reason in the message); another family value is -EAFNOSUPPORT.
+ * The source address is resolved (numeric or a name) for each attempt's family; an attempt whose
+ * family has no source address fails with SOCKIT_EBADADDR like any other attempt, and is named
+ * in the message. */
 SOCKIT_API int sockit_create_connection_ex(sockit_sock **out, const char *host, const char *port,
                                            double timeout, const sockit_connect_opts *opts);
 
