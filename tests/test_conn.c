@@ -683,9 +683,7 @@ static void test_server_abstract(void)
  * until then: not a leak, and not ours to count. Waits (bounded) until none runs. */
 static void wait_lookups_done(void)
 {
-    double end = tu_now() + 60;
-    while (sockit__lookups_running() > 0 && tu_now() < end) tu_sleep(0.005);
-    CHECK_INT(sockit__lookups_running(), ==, 0);
+    CHECK_INT(sockit__lookups_wait(60), ==, 0);
 }
 
 static void test_no_fd_leaks(void)

@@ -180,14 +180,17 @@ struct ftpd {
     char port[8];
 };
 
-/* Starts vsftpd on 127.0.0.1 (the client chooses the TLS version) (anonymous, FTPS required, require_ssl_reuse=YES) serving a file
- * "hello.txt" in its own temporary directory. 0, or -1 (the reason printed). */
-static int ftpd_start(struct ftpd *f, const char *bin)
+/* Starts vsftpd on 127.0.0.1 (anonymous, FTPS required, require_ssl_reuse=YES; the client
+ * chooses the TLS version) serving a file "hello.txt" from its own temporary directory. 0, or -1
+ * (vsftpd exited: the reason printed). The passive ports are a range below the kernel's ephemeral
+ * ports, where other tests' connections cannot take them (vsftpd tries another port of the range
+ * when one is busy). */
+static int ftpd_start_once(struct ftpd *f, const char *bin)
 {
     char path[160];
     memset(f, 0, sizeof *f);
     if (!*tu_tempdir(f->dir, sizeof f->dir)) return -1;
-    int port = tlsu_free_port(), pasv = tlsu_free_port();
+    int port = tlsu_free_port(), pasv = 20000 + (int)(getpid() % 100) * 100;
     snprintf(f->port, sizeof f->port, "%d", port);
     tlsu_sh("mkdir -p %s/root %s/empty && chmod 755 %s %s/root && printf 'hello over FTPS\\n' > %s/root/hello.txt"
             " && chmod 644 %s/root/hello.txt", f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
@@ -206,7 +209,7 @@ static int ftpd_start(struct ftpd *f, const char *bin)
             "xferlog_enable=NO\nvsftpd_log_file=%s/vsftpd.log\ndual_log_enable=NO\n"
             "syslog_enable=NO\nuse_localtime=NO\ndebug_ssl=YES\nlog_ftp_protocol=YES\n"
             "xferlog_std_format=NO\n",
-            port, f->dir, f->dir, pasv, pasv, C.srv, C.srv_key, f->dir);
+            port, f->dir, f->dir, pasv, pasv + 99, C.srv, C.srv_key, f->dir);
     fclose(conf);
     char *argv[] = {(char *)bin, path, NULL};
     if (tlsu_spawn(&f->ch, f->dir, "vsftpd", "/dev/null", argv) < 0) return -1;
@@ -230,6 +233,17 @@ static void ftpd_stop(struct ftpd *f)
 {
     tlsu_kill(&f->ch);
     tlsu_rmdir(f->dir);
+}
+
+/* The listening port was free a moment before vsftpd bound it; if another process took it
+ * meanwhile, vsftpd exits: try again with another (at most three times). */
+static int ftpd_start(struct ftpd *f, const char *bin)
+{
+    for (int i = 0; i < 3; i++) {
+        if (ftpd_start_once(f, bin) == 0) return 0;
+        ftpd_stop(f);
+    }
+    return -1;
 }
 
 /* "227 Entering Passive Mode (127,0,0,1,p1,p2)." -> the port as text. */
@@ -318,7 +332,6 @@ static void test_vsftpd_require_ssl_reuse(void)
         TU_CTX("vsftpd, TLS 1.%d", versions[v] % 10);
         if (ftpd_start(&f, bin) < 0) {
             CHECK_TRUE(0);
-            ftpd_stop(&f);
             return;
         }
         sockit_tls_ctx *cctx = ctx_new(0, versions[v]);

@@ -181,7 +181,9 @@ SOCKIT_API int sockit_getaddrinfo(const char *host, const char *port, int family
                                   sockit_addr *out, size_t max);
 
 /* The same, with the resolution bounded by timeout seconds (< 0: none). A resolver that does not
- * answer in time gives -ETIMEDOUT; the lookup is abandoned, never waited for. */
+ * answer in time gives -ETIMEDOUT; the lookup is abandoned, never waited for. Timeout 0 (or a
+ * deadline already passed, in the deadline forms) asks no resolver: numeric hosts only, a name is
+ * -ETIMEDOUT. */
 SOCKIT_API int sockit_getaddrinfo_timeout(const char *host, const char *port, int family, int type,
                                           sockit_addr *out, size_t max, double timeout);
 

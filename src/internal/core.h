@@ -103,6 +103,8 @@ int sockit__resolve_all(const char *host, const char *port, int family, int type
 /* Lookups abandoned at their deadline whose helper threads still run (tests wait for 0 before
  * counting descriptors: the resolver's socket is the helper's until it returns). */
 int sockit__lookups_running(void);
+/* Waits until none runs, at most seconds; returns how many still do. */
+int sockit__lookups_wait(double seconds);
 int sockit__resolve_name(const char *host, const char *port_text, uint16_t port, int family, int type, int passive,
                          sockit_addr *out, size_t max, int64_t deadline);
 /* Port string -> number for the type: 0..65535, or SOCKIT_ENOSERVICE with a message. */
