@@ -180,6 +180,17 @@ static void test_host_table(void)
         {"127.1", 0, 0, EBADADDR, 0, NULL, 0, 0},
         {"2130706433", AF_INET, 0, EBADADDR, 0, NULL, 0, 0},
         {"....", AF_INET, 0, EBADADDR, 0, NULL, 0, 0},
+        /* every other form inet_aton takes is not a name either: never sent to the resolver
+         * (which would read "0xA9.0xFE.0xA9.0xFE" as 169.254.169.254) (issue 7) */
+        {"0x7f.0.0.1", 0, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0x7f.0.0.1", AF_INET, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0xA9.0xFE.0xA9.0xFE", 0, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0xa9fea9fe", 0, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0X7F.1", 0, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0x7f.1", 0, 1, EBADADDR, 0, NULL, 0, 0},
+        {"010.0.0.1", 0, 0, EBADADDR, 0, NULL, 0, 0},
+        {"0x7f.0.0.1", AF_INET6, 0, EBADADDR, 0, NULL, 0, 0},
+        {"1.2.3", 0, 1, EBADADDR, 0, NULL, 0, 0},
         {"1.2.3.4.5", AF_INET6, 0, EBADADDR, 0, NULL, 0, 0},
         /* IPv6 */
         {"::1", AF_INET6, 0, 0, AF_INET6, "::1", 0, 0},
@@ -386,6 +397,10 @@ static void test_unix(void)
     path[cap - 1] = 'y';
     path[cap] = '\0';
     CHECK_CODE(sockit_addr_unix(&a, path), -ENAMETOOLONG);
+    char want[64]; /* the message says the limit (issue 7) */
+    snprintf(want, sizeof want, " is %zu bytes: at most %zu", cap, cap - 1);
+    CHECK_CONTAINS(sockit_errmsg(), want);
+    CHECK_CONTAINS(sockit_errmsg(), "unix path \"/");
     TU_CTX("sockit_addr_resolve(AF_UNIX, path of %zu bytes)", cap);
     CHECK_CODE(sockit_addr_resolve(&a, AF_UNIX, SOCK_STREAM, path, NULL, 1), -ENAMETOOLONG);
     TU_CTX("sockit_addr_unix(path of 5000 bytes)");

@@ -2,7 +2,9 @@
  * sockit — Python's network programming, in C.
  *
  * This is the core: the socket object, the address vocabulary, the error model and timeouts.
- * The contract is ../shared/spec/core-api.md; this header adds to it and never renames it.
+ * docs/core.md summarises the contract and tours every function; this header is the contract
+ * in full. Including it brings in <errno.h> (for -ETIMEDOUT and friends) and, at the end, every
+ * other sockit header (reader, loop, server, tls, url, http).
  *
  * Error model (one rule for the whole library):
  *   - functions returning int or ssize_t return >= 0 on success and a negative code on failure;
@@ -19,6 +21,7 @@
 #ifndef SOCKIT_SOCKIT_H
 #define SOCKIT_SOCKIT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -82,6 +85,23 @@ SOCKIT_API const char *sockit_errname(int code);
 SOCKIT_API const char *sockit_errmsg(void);
 
 /* ---------------------------------------------------------------------------------------------
+ * Deadlines: one limit for a sequence of calls
+ *
+ * A socket's timeout bounds each call. A protocol client that must finish DNS + connect + TLS +
+ * request + response within one limit takes a deadline instead: an absolute CLOCK_MONOTONIC time
+ * in nanoseconds, computed once, handed to every *_until call (and to the opts of
+ * sockit_create_connection_ex and sockit_tls_connect_ex). A call given a deadline waits until it,
+ * whatever the socket's own timeout or blocking mode, and returns -ETIMEDOUT once it has passed.
+ *   SOCKIT_DEADLINE_NONE  no limit
+ *   0                     do not wait at all: -EAGAIN where a call would block
+ * ------------------------------------------------------------------------------------------- */
+
+#define SOCKIT_DEADLINE_NONE INT64_MAX
+
+/* The deadline seconds from now: < 0 (or NaN) is SOCKIT_DEADLINE_NONE, 0 is 0 (do not wait). */
+SOCKIT_API int64_t sockit_deadline_after(double seconds);
+
+/* ---------------------------------------------------------------------------------------------
  * Types
  * ------------------------------------------------------------------------------------------- */
 
@@ -106,8 +126,11 @@ typedef struct sockit_str {
  *
  * host:  NULL or ""        the wildcard (INADDR_ANY / in6addr_any)
  *        "<broadcast>"     INADDR_BROADCAST (also "255.255.255.255"); SOCKIT_EBADADDR for AF_INET6
- *        "192.0.2.7"       strict dotted quad, never sent to DNS; a string of only digits and dots
- *                          that is not one ("1.2.3", "01.2.3.4") is SOCKIT_EBADADDR
+ *        "192.0.2.7"       strict dotted quad, never sent to DNS. Any other numeric IPv4 form the
+ *                          C library would accept (inet_aton: "127.1", "1.2.3", "0x7f.0.0.1",
+ *                          octal "010.0.0.1", "2130706433") is not a host name either: it is
+ *                          SOCKIT_EBADADDR ("bad address "127.1": not a dotted quad"), never
+ *                          resolved
  *        "::1", "[::1]", "fe80::1%lo", "::ffff:192.0.2.7"
  *                          IPv6, never sent to DNS; the %zone becomes the scope id
  *        "example.org"     resolved with the system resolver
@@ -158,7 +181,9 @@ SOCKIT_API int sockit_getaddrinfo(const char *host, const char *port, int family
                                   sockit_addr *out, size_t max);
 
 /* The same, with the resolution bounded by timeout seconds (< 0: none). A resolver that does not
- * answer in time gives -ETIMEDOUT; the lookup is abandoned, never waited for. */
+ * answer in time gives -ETIMEDOUT; the lookup is abandoned, never waited for. Timeout 0 (or a
+ * deadline already passed, in the deadline forms) asks no resolver: numeric hosts only, a name is
+ * -ETIMEDOUT. */
 SOCKIT_API int sockit_getaddrinfo_timeout(const char *host, const char *port, int family, int type,
                                           sockit_addr *out, size_t max, double timeout);
 
@@ -181,7 +206,8 @@ SOCKIT_API int sockit_socketpair(sockit_sock **a, sockit_sock **b, int family, i
  * -ENOTSOCK if fd is not a socket, -EBADF if it is not open; on failure fd is left untouched. */
 SOCKIT_API int sockit_fromfd(sockit_sock **out, int fd);
 
-/* The descriptor (still owned by s). */
+/* The descriptor (still owned by s). Every call taking a socket answers a NULL one with -EBADF
+ * and a message ("fileno: no socket (NULL)"), never a crash (sockit_close(NULL) is a no-op). */
 SOCKIT_API int sockit_fileno(const sockit_sock *s);
 
 /* Frees the object and returns its fd, still open and now the caller's. */
@@ -216,6 +242,9 @@ SOCKIT_API int sockit_sendall(sockit_sock *s, const void *buf, size_t len, int f
 /* As sendall; *sent (may be NULL) is the byte count handed to the kernel, also on failure. */
 SOCKIT_API int sockit_sendall_ex(sockit_sock *s, const void *buf, size_t len, int flags,
                                  size_t *sent);
+/* As sendall_ex, bounded by deadline (see Deadlines) instead of the socket's timeout. */
+SOCKIT_API int sockit_sendall_until(sockit_sock *s, const void *buf, size_t len, int flags,
+                                    size_t *sent, int64_t deadline);
 SOCKIT_API ssize_t sockit_sendto(sockit_sock *s, const void *buf, size_t len, int flags,
                                  const char *host, const char *port);
 /* from may be NULL. For a datagram, a buffer too small truncates it (as recvfrom(2) does). */
@@ -264,6 +293,23 @@ SOCKIT_API int sockit_create_connection(sockit_sock **out, const char *host, con
  * type 0 is SOCK_STREAM). */
 SOCKIT_API int sockit_create_connection_addrs(sockit_sock **out, const sockit_addr *addrs,
                                               size_t n, int type, double timeout);
+
+typedef struct sockit_connect_opts {
+    int family;              /* 0: every address; AF_INET or AF_INET6: only that family (-4/-6) */
+    const char *source_host; /* NULL: any. Bind each attempt to this local address first */
+    const char *source_port; /* NULL: any free port */
+    int64_t deadline;        /* 0: the timeout bounds the call; else this deadline does (see
+                                Deadlines) and the socket still gets the timeout */
+} sockit_connect_opts;
+
+/* sockit_create_connection with options (opts NULL: the same call). With a family, a numeric
+ * host of the other family is SOCKIT_EBADADDR and a name with no address of that family is
+ * SOCKIT_ENOHOST (the resolver's reason in the message); another family value is -EAFNOSUPPORT.
+ * The source address is resolved (numeric or a name) for each attempt's family; an attempt whose
+ * family has no source address fails with SOCKIT_EBADADDR like any other attempt, and is named
+ * in the message. */
+SOCKIT_API int sockit_create_connection_ex(sockit_sock **out, const char *host, const char *port,
+                                           double timeout, const sockit_connect_opts *opts);
 
 typedef struct sockit_server_opts {
     int family;     /* 0: any. With host NULL/"" and family 0: one dual-stack IPv6 socket

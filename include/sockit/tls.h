@@ -37,12 +37,15 @@ typedef struct sockit_tls_opts {
     const char *alpn;     /* protocols to offer / accept, comma-separated: "h2,http/1.1" */
     int min_version;      /* 0: TLS 1.2; or 13 for TLS 1.3 only */
     int no_resumption;    /* 1: no session tickets or cache */
+    int max_version;      /* 0: the newest OpenSSL has; 12 for TLS 1.2 at most (old peers, tests) */
 } sockit_tls_opts;
 
 /* A context holds configuration, trust and the session cache, shared by every connection made
  * with it (it is reference-counted internally: free it whenever you like). Thread-safe once made.
- * Errors: SOCKIT_ETLS with the file and reason ("load cert server.pem: No such file..."),
- * -ENOMEM. */
+ * Errors: a file that cannot be read is the OS's code (-ENOENT, -EACCES, -EISDIR, -ENOTDIR ...)
+ * with the file and reason ("tls: load CA nosuch.pem: No such file or directory"); a file read
+ * but not usable is SOCKIT_ETLS ("tls: load certificate x.pem: no start line", "tls: key does
+ * not match certificate ..."); -EINVAL for bad options, -ENOMEM. */
 SOCKIT_API int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts);
 SOCKIT_API void sockit_tls_ctx_free(sockit_tls_ctx *ctx);
 
@@ -51,6 +54,23 @@ SOCKIT_API void sockit_tls_ctx_free(sockit_tls_ctx *ctx);
  * skips both (only with an insecure context). On failure s is left plain and connected (close
  * it). */
 SOCKIT_API int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *ctx, const char *host);
+
+typedef struct sockit_tls_connect_opts {
+    /* Resume the session of this other TLS client socket (still open), instead of the one cached
+     * for host and port: an FTPS data connection resumes its control connection's session, as
+     * servers with vsftpd's require_ssl_reuse demand. TLS 1.2 and 1.3: in 1.3 the session arrives
+     * after the handshake with the server's ticket; records already arrived on reuse_from are
+     * processed (its application data stays buffered for its next read), and a ticket not there
+     * yet is waited for, within the deadline and at most 1 s. reuse_from must not be in use by
+     * another thread during the call. No session to resume: a full handshake (check
+     * sockit_tls_resumed). Needs resumption on in reuse_from's context for TLS 1.3. */
+    const sockit_sock *reuse_from;
+    int64_t deadline; /* 0: s's timeout bounds the handshake; else this deadline (sockit.h) */
+} sockit_tls_connect_opts;
+
+/* sockit_tls_connect with options (o NULL: the same call). */
+SOCKIT_API int sockit_tls_connect_ex(sockit_sock *s, sockit_tls_ctx *ctx, const char *host,
+                                     const sockit_tls_connect_opts *o);
 
 /* Server side: the same for an accepted socket, with a server context. */
 SOCKIT_API int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *ctx);

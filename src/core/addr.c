@@ -153,13 +153,15 @@ int sockit_addr_unix(sockit_addr *out, const char *path)
     size_t n = strlen(path);
     if (path[0] == '@') { /* abstract: a leading NUL, then the name, no terminator */
         if (n > sizeof sun->sun_path)
-            return sockit__fail(-ENAMETOOLONG, "unix address %s", sockit__quote(path, q, sizeof q));
+            return sockit__failmsg(-ENAMETOOLONG, "unix address %s is %zu bytes: at most %zu",
+                                   sockit__quote(path, q, sizeof q), n, sizeof sun->sun_path);
         memcpy(sun->sun_path + 1, path + 1, n - 1);
         out->len = (socklen_t)(base + n);
         return 0;
     }
     if (n >= sizeof sun->sun_path)
-        return sockit__fail(-ENAMETOOLONG, "unix path %s", sockit__quote(path, q, sizeof q));
+        return sockit__failmsg(-ENAMETOOLONG, "unix path %s is %zu bytes: at most %zu",
+                               sockit__quote(path, q, sizeof q), n, sizeof sun->sun_path - 1);
     memcpy(sun->sun_path, path, n + 1);
     out->len = (socklen_t)(base + n + 1);
     return 0;
@@ -188,19 +190,29 @@ static int plausible_name(const char *s)
     return 1;
 }
 
+/* The contract's one rule for IPv4: the strict dotted quad, and nothing else numeric. Every
+ * form inet_aton(3) takes ("127.1", "0x7f.0.0.1", "010.0.0.1", "2130706433") is an IPv4 address
+ * to the C library's resolver too, so it must not reach it as a "name": it is classified IPv4
+ * here and refused by parse_ipv4. */
+static int numeric_ipv4_form(const char *s)
+{
+    struct in_addr ignored;
+    return only_digits_and_dots(s) || inet_aton(s, &ignored);
+}
+
 static enum host_kind classify(const char *host)
 {
     if (!host || !*host) return HOST_ANY;
     if (!strcmp(host, "<broadcast>")) return HOST_BROADCAST;
     if (host[0] == '[' || strchr(host, ':')) return HOST_IPV6;
-    if (only_digits_and_dots(host)) return HOST_IPV4;
+    if (numeric_ipv4_form(host)) return HOST_IPV4;
     return plausible_name(host) ? HOST_NAME : HOST_BAD;
 }
 
 static int bad_host(const char *host, const char *why)
 {
     char q[QBUF];
-    return sockit__failmsg(SOCKIT_EBADADDR, "bad host %s: %s", sockit__quote(host, q, sizeof q), why);
+    return sockit__failmsg(SOCKIT_EBADADDR, "bad address %s: %s", sockit__quote(host, q, sizeof q), why);
 }
 
 /* A numeric host (anything but a name) to exactly one address, or a family mismatch. */
@@ -219,7 +231,7 @@ static int resolve_numeric(enum host_kind kind, const char *host, int family, ui
         set_in4(out, (struct in_addr){.s_addr = htonl(INADDR_BROADCAST)}, port);
         return 1;
     case HOST_IPV4:
-        if (parse_ipv4(host, &four) < 0) return bad_host(host, "not a dotted-quad IPv4 address");
+        if (parse_ipv4(host, &four) < 0) return bad_host(host, "not a dotted quad");
         if (family == AF_INET6) return bad_host(host, "an IPv4 address for an IPv6 socket");
         set_in4(out, four, port);
         return 1;
@@ -452,7 +464,8 @@ static int parse_unix(sockit_addr *out, const char *text)
     size_t room = sizeof sun->sun_path - 1; /* abstract: after the leading NUL; path: before one */
     size_t n = unescape(text + abstract, sun->sun_path + abstract, room);
     if (n > room)
-        return sockit__fail(-ENAMETOOLONG, "unix address %s", sockit__quote(text, q, sizeof q));
+        return sockit__failmsg(-ENAMETOOLONG, "unix address %s is too long: at most %zu bytes",
+                               sockit__quote(text, q, sizeof q), room);
     if (!abstract && memchr(sun->sun_path, 0, n))
         return sockit__failmsg(SOCKIT_EBADADDR, "bad unix path %s: a NUL byte inside",
                                sockit__quote(text, q, sizeof q));

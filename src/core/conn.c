@@ -57,13 +57,39 @@ static void record(struct failures *f, const sockit_addr *a, int code)
     f->last = code;
 }
 
-/* Starts one non-blocking attempt. Returns the fd (connected or in progress), or a code. */
-static int start_attempt(const sockit_addr *a, int type)
+/* The local address each attempt binds to (sockit_connect_opts.source_*), resolved once per
+ * family as attempts of that family start. */
+struct source {
+    const char *host, *port;
+    int have[2];    /* [0] AF_INET, [1] AF_INET6: 0 not yet resolved, 1 resolved, < 0 a code */
+    sockit_addr addr[2];
+};
+
+static int source_for(struct source *src, int family, int type, int64_t deadline,
+                      const sockit_addr **out)
+{
+    int i = family == AF_INET6;
+    *out = NULL;
+    if (!src->host && !src->port) return 0;
+    if (src->have[i] == 0) {
+        int r = sockit__resolve_all(src->host, src->port, family, type, 1, &src->addr[i], 1, deadline);
+        src->have[i] = r < 0 ? r : 1;
+    }
+    if (src->have[i] < 0) return src->have[i];
+    *out = &src->addr[i];
+    return 0;
+}
+
+/* Starts one non-blocking attempt, bound to src first when there is one. Returns the fd
+ * (connected or in progress), or a code. */
+static int start_attempt(const sockit_addr *a, const sockit_addr *src, int type)
 {
     int fd = socket(a->sa.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -errno;
+    if (src && bind(fd, (const struct sockaddr *)&src->sa, src->len) < 0) goto fail;
     if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0 || errno == EINPROGRESS)
         return fd;
+fail:;
     int e = errno;
     close(fd);
     return -e;
@@ -94,12 +120,14 @@ static int poll_attempts(struct attempt *att, size_t *natt, struct failures *f, 
     return -1;
 }
 
-static int connect_many(sockit_sock **out, const sockit_addr *addrs, size_t n, int type,
-                        double timeout, int64_t deadline, const char *what)
+int sockit__connect_many(sockit_sock **out, const sockit_addr *addrs, size_t n, int type,
+                         const sockit_connect_opts *o, double timeout, int64_t deadline,
+                         const char *what)
 {
     const sockit_addr *order[MAX_ADDRS];
     struct attempt att[MAX_ADDRS];
     struct failures f = {.last = -ECONNREFUSED};
+    struct source src = {.host = o ? o->source_host : NULL, .port = o ? o->source_port : NULL};
     size_t natt = 0, next = 0;
     int64_t next_at = 0;
     if (n == 0) return sockit__failmsg(SOCKIT_ENOHOST, "%s: no address to connect to", what);
@@ -109,7 +137,9 @@ static int connect_many(sockit_sock **out, const sockit_addr *addrs, size_t n, i
     for (;;) {
         int64_t now = sockit__now();
         if (next < n && (natt == 0 || now >= next_at)) {
-            int fd = start_attempt(order[next], type);
+            const sockit_addr *from;
+            int fd = source_for(&src, order[next]->sa.ss_family, type, deadline, &from);
+            if (fd == 0) fd = start_attempt(order[next], from, type);
             if (fd >= 0) att[natt++] = (struct attempt){fd, order[next]};
             else record(&f, order[next], fd);
             next++;
@@ -140,20 +170,36 @@ static int connect_many(sockit_sock **out, const sockit_addr *addrs, size_t n, i
 int sockit_create_connection_addrs(sockit_sock **out, const sockit_addr *addrs, size_t n,
                                    int type, double timeout)
 {
-    return connect_many(out, addrs, n, type, timeout, sockit__deadline(timeout), "connect");
+    return sockit__connect_many(out, addrs, n, type, NULL, timeout, sockit__deadline(timeout),
+                                "connect");
+}
+
+int sockit__create_connection_dl(sockit_sock **out, const char *host, const char *port,
+                                 double timeout, const sockit_connect_opts *o, int64_t deadline)
+{
+    sockit_addr addrs[MAX_ADDRS];
+    char what[256], qh[96], qp[96];
+    int family = o ? o->family : 0;
+    if (family != 0 && family != AF_INET && family != AF_INET6)
+        return sockit__failmsg(-EAFNOSUPPORT, "connect: address family %d (0, AF_INET or AF_INET6)", family);
+    int n = sockit__resolve_all(host, port, family, SOCK_STREAM, 0, addrs, MAX_ADDRS, deadline);
+    if (n < 0) return n;
+    snprintf(what, sizeof what, "connect %s port %s", sockit__quote(host ? host : "", qh, sizeof qh),
+             sockit__quote(port ? port : "", qp, sizeof qp));
+    return sockit__connect_many(out, addrs, (size_t)n, SOCK_STREAM, o, timeout, deadline, what);
+}
+
+int sockit_create_connection_ex(sockit_sock **out, const char *host, const char *port,
+                                double timeout, const sockit_connect_opts *o)
+{
+    int64_t deadline = o && o->deadline ? o->deadline : sockit__deadline(timeout);
+    return sockit__create_connection_dl(out, host, port, timeout, o, deadline);
 }
 
 int sockit_create_connection(sockit_sock **out, const char *host, const char *port,
                              double timeout)
 {
-    sockit_addr addrs[MAX_ADDRS];
-    char what[256], qh[96], qp[96];
-    int64_t deadline = sockit__deadline(timeout);
-    int n = sockit__resolve_all(host, port, 0, SOCK_STREAM, 0, addrs, MAX_ADDRS, deadline);
-    if (n < 0) return n;
-    snprintf(what, sizeof what, "connect %s port %s", sockit__quote(host ? host : "", qh, sizeof qh),
-             sockit__quote(port ? port : "", qp, sizeof qp));
-    return connect_many(out, addrs, (size_t)n, SOCK_STREAM, timeout, deadline, what);
+    return sockit_create_connection_ex(out, host, port, timeout, NULL);
 }
 
 /* ---- create_server ----------------------------------------------------------------------- */

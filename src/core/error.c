@@ -11,6 +11,7 @@
 #define ERRMSG_MAX 1024
 
 static _Thread_local char errmsg[ERRMSG_MAX];
+static _Thread_local unsigned errgen; /* counts the messages set: see sockit__errmark */
 
 const char *sockit_version(void) { return SOCKIT_VERSION; }
 
@@ -52,16 +53,26 @@ const char *sockit_errmsg(void) { return errmsg; }
 static void vset(const char *fmt, va_list ap)
 {
     vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    errgen++;
+}
+
+unsigned sockit__errmark(void) { return errgen; }
+
+/* "<formatted>: <strerror(code)>". */
+static int vfail(int code, const char *fmt, va_list ap)
+{
+    vset(fmt, ap);
+    size_t n = strlen(errmsg);
+    snprintf(errmsg + n, sizeof errmsg - n, "%s%s", n ? ": " : "", sockit_strerror(code));
+    return code;
 }
 
 int sockit__fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vset(fmt, ap);
+    vfail(code, fmt, ap);
     va_end(ap);
-    size_t n = strlen(errmsg);
-    snprintf(errmsg + n, sizeof errmsg - n, "%s%s", n ? ": " : "", sockit_strerror(code));
     return code;
 }
 
@@ -74,18 +85,14 @@ int sockit__failmsg(int code, const char *fmt, ...)
     return code;
 }
 
-void sockit__errmsg_append(const char *fmt, ...)
+int sockit__fail_ctx(unsigned mark, int code, const char *fmt, ...)
 {
-    size_t n = strlen(errmsg);
-    if (n + 3 >= sizeof errmsg) return;
+    if (errgen != mark) return code; /* the layer below said it, naming more than we know */
     va_list ap;
     va_start(ap, fmt);
-    if (n) {
-        memcpy(errmsg + n, "; ", 3);
-        n += 2;
-    }
-    vsnprintf(errmsg + n, sizeof errmsg - n, fmt, ap);
+    vfail(code, fmt, ap);
     va_end(ap);
+    return code;
 }
 
 const char *sockit__quote(const char *s, char *buf, size_t len)

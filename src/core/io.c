@@ -22,6 +22,7 @@ int64_t sockit__now(void)
 int64_t sockit__deadline(double timeout)
 {
     if (timeout < 0 || isnan(timeout)) return SOCKIT__NEVER;
+    if (timeout == 0) return SOCKIT__NOWAIT;
     if (timeout > 1e9) return SOCKIT__NEVER; /* ~31 years: as good as none, and no overflow */
     return sockit__now() + (int64_t)(timeout * 1e9);
 }
@@ -68,41 +69,60 @@ int sockit__set_nonblock(int fd, int on)
     return 0;
 }
 
-/* After EAGAIN: wait only when the socket has a timeout (> 0) and the caller did not ask for
- * MSG_DONTWAIT. A blocking fd reports EAGAIN only for a user's SO_RCVTIMEO/SO_SNDTIMEO: pass it on. */
-static int should_wait(const sockit_sock *s, int flags)
+int64_t sockit_deadline_after(double seconds) { return sockit__deadline(seconds); }
+
+/* After EAGAIN (see core.h): wait unless the caller asked not to, or a blocking socket without a
+ * deadline met a user's SO_RCVTIMEO/SO_SNDTIMEO. */
+static int should_wait(const sockit_sock *s, int flags, int64_t deadline)
 {
     if (errno == EWOULDBLOCK) errno = EAGAIN;
-    return errno == EAGAIN && s->timeout > 0 && !(flags & MSG_DONTWAIT);
+    if (errno != EAGAIN || (flags & MSG_DONTWAIT) || deadline == SOCKIT__NOWAIT) return 0;
+    return s->timeout >= 0 || deadline != SOCKIT__NEVER;
 }
 
-/*
- * Runs one send or recv until it moves bytes, fails, or the deadline passes. The fd is
- * non-blocking whenever the socket has a timeout (>= 0), blocking otherwise; either way EINTR
- * is retried here and nowhere else.
- */
-ssize_t sockit__sys_send(sockit_sock *s, const void *buf, size_t len, int flags, int64_t deadline)
+ssize_t sockit__io(sockit_sock *s, short events, int flags, int64_t deadline, sockit__io_fn op,
+                   void *arg)
 {
+    /* A blocking fd would sleep in the kernel past the deadline: drive it without blocking. */
+    int nowait = (flags & MSG_DONTWAIT) || (s->timeout < 0 && deadline != SOCKIT__NEVER);
     for (;;) {
-        ssize_t n = send(s->fd, buf, len, flags | MSG_NOSIGNAL);
+        ssize_t n = op(s, arg, nowait);
         if (n >= 0) return n;
         if (errno == EINTR) continue;
-        if (!should_wait(s, flags)) return -errno;
-        int r = sockit__wait(s->fd, POLLOUT, deadline);
+        if (!should_wait(s, flags, deadline)) return -errno;
+        int r = sockit__wait(s->fd, events, deadline);
         if (r < 0) return r;
     }
+}
+
+struct xfer {
+    void *buf;
+    size_t len;
+    int flags;
+};
+
+static ssize_t op_send(sockit_sock *s, void *arg, int nowait)
+{
+    struct xfer *x = arg;
+    return send(s->fd, x->buf, x->len, x->flags | MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
+}
+
+static ssize_t op_recv(sockit_sock *s, void *arg, int nowait)
+{
+    struct xfer *x = arg;
+    return recv(s->fd, x->buf, x->len, x->flags | (nowait ? MSG_DONTWAIT : 0));
+}
+
+ssize_t sockit__sys_send(sockit_sock *s, const void *buf, size_t len, int flags, int64_t deadline)
+{
+    struct xfer x = {(void *)buf, len, flags};
+    return sockit__io(s, POLLOUT, flags, deadline, op_send, &x);
 }
 
 ssize_t sockit__sys_recv(sockit_sock *s, void *buf, size_t len, int flags, int64_t deadline)
 {
-    for (;;) {
-        ssize_t n = recv(s->fd, buf, len, flags);
-        if (n >= 0) return n;
-        if (errno == EINTR) continue;
-        if (!should_wait(s, flags)) return -errno;
-        int r = sockit__wait(s->fd, POLLIN, deadline);
-        if (r < 0) return r;
-    }
+    struct xfer x = {buf, len, flags};
+    return sockit__io(s, POLLIN, flags, deadline, op_recv, &x);
 }
 
 ssize_t sockit__send_dl(sockit_sock *s, const void *buf, size_t len, int flags, int64_t deadline)

@@ -21,6 +21,7 @@ struct sockit_reader {
 
 int sockit_reader_new(sockit_reader **out, sockit_sock *s, size_t bufsize)
 {
+    if (!s) return sockit__failmsg(-EBADF, "reader: no socket (NULL)");
     if (bufsize == 0) bufsize = DEFAULT_BUFSIZE;
     sockit_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->buf = malloc(bufsize))) {
@@ -57,14 +58,8 @@ void sockit_reader_consume(sockit_reader *r, size_t n)
     if (r->start == r->end) r->start = r->end = r->scanned = 0;
 }
 
-/* A failure from below: a layer (TLS) has said it precisely already; plain I/O gets context. */
-static int keep_or_fail(const sockit_reader *r, int code, const char *what)
-{
-    if (r->s->layer && code != -EAGAIN) return code;
-    return sockit__fail(code, "%s", what);
-}
-
-/* Receives more bytes at the end of the buffer. Returns the count, 0 at end of stream, a code. */
+/* Receives more bytes at the end of the buffer. Returns the count, 0 at end of stream, a code
+ * (without a message: the callers add their context through sockit__fail_ctx). */
 static ssize_t fill(sockit_reader *r, int64_t deadline)
 {
     if (r->start && r->end == r->cap) {
@@ -78,10 +73,24 @@ static ssize_t fill(sockit_reader *r, int64_t deadline)
     return n;
 }
 
-/* A line of at most max bytes (1 <= max <= the buffer size). */
-static ssize_t read_line(sockit_reader *r, const char **line, size_t max)
+ssize_t sockit_reader_fill_until(sockit_reader *r, int64_t deadline)
 {
-    int64_t deadline = sockit__sock_deadline(r->s);
+    unsigned mark = sockit__errmark();
+    ssize_t n = fill(r, deadline);
+    if (n == SOCKIT_ETOOLONG)
+        return sockit__failmsg(SOCKIT_ETOOLONG, "reader fill: the %zu-byte buffer is full (consume first)", r->cap);
+    return n < 0 ? sockit__fail_ctx(mark, (int)n, "reader fill") : n;
+}
+
+ssize_t sockit_reader_fill(sockit_reader *r)
+{
+    return sockit_reader_fill_until(r, sockit__sock_deadline(r->s));
+}
+
+/* A line of at most max bytes (1 <= max <= the buffer size). */
+static ssize_t read_line(sockit_reader *r, const char **line, size_t max, int64_t deadline)
+{
+    unsigned mark = sockit__errmark();
     for (;;) {
         size_t have = r->end - r->start;
         size_t look = have < max ? have : max;
@@ -103,7 +112,7 @@ static ssize_t read_line(sockit_reader *r, const char **line, size_t max)
             r->end = have;
         }
         ssize_t n = fill(r, deadline);
-        if (n < 0) return keep_or_fail(r, (int)n, "read line");
+        if (n < 0) return sockit__fail_ctx(mark, (int)n, "read line");
         if (n == 0) { /* end of stream: a last unterminated line, then 0 */
             *line = r->buf + r->start;
             r->start = r->end = r->scanned = 0;
@@ -112,10 +121,15 @@ static ssize_t read_line(sockit_reader *r, const char **line, size_t max)
     }
 }
 
-ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
+ssize_t sockit_reader_line_until(sockit_reader *r, const char **line, size_t max, int64_t deadline)
 {
     if (max == 0 || max > r->cap) max = r->cap;
-    return read_line(r, line, max);
+    return read_line(r, line, max, deadline);
+}
+
+ssize_t sockit_reader_line(sockit_reader *r, const char **line, size_t max)
+{
+    return sockit_reader_line_until(r, line, max, sockit__sock_deadline(r->s));
 }
 
 ssize_t sockit_reader_getline(sockit_reader *r, char *buf, size_t len, int strip)
@@ -126,7 +140,7 @@ ssize_t sockit_reader_getline(sockit_reader *r, char *buf, size_t len, int strip
         buf[0] = 0;
         return sockit__failmsg(SOCKIT_ETOOLONG, "read line: a 1-byte buffer holds no line");
     }
-    ssize_t n = read_line(r, &line, len - 1 < r->cap ? len - 1 : r->cap);
+    ssize_t n = read_line(r, &line, len - 1 < r->cap ? len - 1 : r->cap, sockit__sock_deadline(r->s));
     if (n <= 0) {
         buf[0] = 0;
         return n;
@@ -139,7 +153,7 @@ ssize_t sockit_reader_getline(sockit_reader *r, char *buf, size_t len, int strip
     return n;
 }
 
-ssize_t sockit_reader_read(sockit_reader *r, void *buf, size_t len)
+ssize_t sockit_reader_read_until(sockit_reader *r, void *buf, size_t len, int64_t deadline)
 {
     size_t have = r->end - r->start;
     if (have) {
@@ -148,14 +162,20 @@ ssize_t sockit_reader_read(sockit_reader *r, void *buf, size_t len)
         sockit_reader_consume(r, n);
         return (ssize_t)n;
     }
-    ssize_t n = sockit__recv_dl(r->s, buf, len, 0, sockit__sock_deadline(r->s));
-    if (n < 0) return keep_or_fail(r, (int)n, "read");
-    return n;
+    unsigned mark = sockit__errmark();
+    ssize_t n = sockit__recv_dl(r->s, buf, len, 0, deadline);
+    return n < 0 ? sockit__fail_ctx(mark, (int)n, "read") : n;
 }
 
-ssize_t sockit_reader_read_exact(sockit_reader *r, void *buf, size_t n, size_t *got)
+ssize_t sockit_reader_read(sockit_reader *r, void *buf, size_t len)
 {
-    int64_t deadline = sockit__sock_deadline(r->s);
+    return sockit_reader_read_until(r, buf, len, sockit__sock_deadline(r->s));
+}
+
+ssize_t sockit_reader_read_exact_until(sockit_reader *r, void *buf, size_t n, size_t *got,
+                                       int64_t deadline)
+{
+    unsigned mark = sockit__errmark();
     char *p = buf;
     size_t done = r->end - r->start < n ? r->end - r->start : n;
     memcpy(p, r->buf + r->start, done);
@@ -165,11 +185,16 @@ ssize_t sockit_reader_read_exact(sockit_reader *r, void *buf, size_t n, size_t *
         ssize_t k = sockit__recv_dl(r->s, p + done, n - done, 0, deadline);
         if (k <= 0) {
             res = k == 0 ? sockit__failmsg(SOCKIT_ECLOSED, "read %zu bytes: the peer closed after %zu", n, done)
-                         : keep_or_fail(r, (int)k, "read exact");
+                         : sockit__fail_ctx(mark, (int)k, "read exact");
             break;
         }
         done += (size_t)k;
     }
     if (got) *got = done;
     return res;
+}
+
+ssize_t sockit_reader_read_exact(sockit_reader *r, void *buf, size_t n, size_t *got)
+{
+    return sockit_reader_read_exact_until(r, buf, n, got, sockit__sock_deadline(r->s));
 }

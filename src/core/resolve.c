@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,40 @@ struct lookup {
     struct addrinfo hints;
     struct addrinfo *res;
 };
+
+/* Helper threads between the start and the end of their lookup; the lock and condition let
+ * sockit__lookups_wait sleep until the count drops (tests only: nothing in the library waits). */
+static _Atomic int running;
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t running_cv = PTHREAD_COND_INITIALIZER;
+
+int sockit__lookups_running(void) { return atomic_load(&running); }
+
+int sockit__lookups_wait(double seconds)
+{
+    int64_t deadline = sockit__deadline(seconds);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* the default condition clock */
+    int64_t left = deadline == SOCKIT__NEVER ? (int64_t)3600 * 1000000000 : deadline - sockit__now();
+    if (left < 0) left = 0;
+    ts.tv_sec += left / 1000000000;
+    ts.tv_nsec += left % 1000000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&running_mu);
+    while (atomic_load(&running) > 0 && pthread_cond_timedwait(&running_cv, &running_mu, &ts) != ETIMEDOUT) {}
+    pthread_mutex_unlock(&running_mu);
+    return atomic_load(&running);
+}
+
+static void running_done(void)
+{
+    pthread_mutex_lock(&running_mu);
+    if (atomic_fetch_sub(&running, 1) == 1) pthread_cond_broadcast(&running_cv);
+    pthread_mutex_unlock(&running_mu);
+}
 
 static void lookup_unref(struct lookup *l)
 {
@@ -51,6 +86,7 @@ static void *lookup_run(void *arg)
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     lookup_unref(l);
+    running_done();
     return NULL;
 }
 
@@ -83,7 +119,9 @@ static int lookup_start(struct lookup *l)
     pthread_attr_setstacksize(&attr, 256 * 1024);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    atomic_fetch_add(&running, 1);
     int r = pthread_create(&tid, &attr, lookup_run, l);
+    if (r) running_done();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return -r;
@@ -95,6 +133,10 @@ static int timed_getaddrinfo(const char *host, const struct addrinfo *hints,
                              struct addrinfo **res, int64_t deadline)
 {
     if (deadline == SOCKIT__NEVER) return getaddrinfo(host, NULL, hints, res);
+    if (deadline <= sockit__now()) { /* passed already (or "do not wait"): no lookup to race */
+        errno = ETIMEDOUT;
+        return EAI_SYSTEM;
+    }
     struct lookup *l = lookup_new(host, hints);
     if (!l) {
         errno = ENOMEM;

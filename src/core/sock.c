@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Python's socket.setdefaulttimeout, as bits of a double so it can be atomic. */
@@ -115,14 +116,24 @@ int sockit_fromfd(sockit_sock **out, int fd)
     return 0;
 }
 
-int sockit_fileno(const sockit_sock *s) { return s ? s->fd : -EBADF; }
-int sockit_family(const sockit_sock *s) { return s->family; }
-int sockit_type(const sockit_sock *s) { return s->type; }
-int sockit_proto(const sockit_sock *s) { return s->proto; }
+/* A NULL socket (say, the result of a failed create_connection) is -EBADF with a message. */
+static int no_sock(const char *op)
+{
+    return sockit__failmsg(-EBADF, "%s: no socket (NULL)", op);
+}
+#define NEED_SOCK(s, op)                                                                         \
+    do {                                                                                         \
+        if (!(s)) return no_sock(op);                                                            \
+    } while (0)
+
+int sockit_fileno(const sockit_sock *s) { return s ? s->fd : no_sock("fileno"); }
+int sockit_family(const sockit_sock *s) { return s ? s->family : no_sock("family"); }
+int sockit_type(const sockit_sock *s) { return s ? s->type : no_sock("type"); }
+int sockit_proto(const sockit_sock *s) { return s ? s->proto : no_sock("proto"); }
 
 int sockit_detach(sockit_sock *s)
 {
-    if (!s) return -EBADF;
+    NEED_SOCK(s, "detach");
     int fd = s->fd;
     if (s->layer && s->layer->close) s->layer->close(s);
     free(s);
@@ -149,8 +160,25 @@ static const char *fmt(const sockit_addr *a, char *buf)
     return sockit_addr_format(a, buf, SOCKIT_ADDRSTRLEN);
 }
 
+const char *sockit__peer_name(const sockit_sock *s, char *buf, size_t len)
+{
+    sockit_addr a;
+    a.len = sizeof a.sa;
+    if (getpeername(s->fd, (struct sockaddr *)&a.sa, &a.len) < 0) a.len = 0;
+    else if (a.sa.ss_family == AF_UNIX && a.len <= offsetof(struct sockaddr_un, sun_path))
+        a.len = 1; /* an unnamed Unix peer (a socketpair's other end): say so, never "" */
+    if (a.len > 1) {
+        char b[SOCKIT_ADDRSTRLEN];
+        snprintf(buf, len, "%s", sockit_addr_format(&a, b, sizeof b));
+    } else {
+        snprintf(buf, len, "%s (fd %d)", a.len ? "unnamed unix peer" : "unconnected socket", s->fd);
+    }
+    return buf;
+}
+
 int sockit_getsockname(const sockit_sock *s, sockit_addr *out)
 {
+    NEED_SOCK(s, "getsockname");
     memset(out, 0, sizeof *out);
     out->len = sizeof out->sa;
     if (getsockname(s->fd, (struct sockaddr *)&out->sa, &out->len) < 0)
@@ -160,6 +188,7 @@ int sockit_getsockname(const sockit_sock *s, sockit_addr *out)
 
 int sockit_getpeername(const sockit_sock *s, sockit_addr *out)
 {
+    NEED_SOCK(s, "getpeername");
     memset(out, 0, sizeof *out);
     out->len = sizeof out->sa;
     if (getpeername(s->fd, (struct sockaddr *)&out->sa, &out->len) < 0)
@@ -171,6 +200,7 @@ int sockit_getpeername(const sockit_sock *s, sockit_addr *out)
 
 int sockit_bind_addr(sockit_sock *s, const sockit_addr *a)
 {
+    NEED_SOCK(s, "bind");
     char b[SOCKIT_ADDRSTRLEN];
     if (bind(s->fd, (const struct sockaddr *)&a->sa, a->len) < 0)
         return sockit__fail(-errno, "bind %s", fmt(a, b));
@@ -179,6 +209,7 @@ int sockit_bind_addr(sockit_sock *s, const sockit_addr *a)
 
 int sockit_bind(sockit_sock *s, const char *host, const char *port)
 {
+    NEED_SOCK(s, "bind");
     sockit_addr a;
     int r = sockit__resolve_all(host, port, s->family, s->type, 1, &a, 1, SOCKIT__NEVER);
     if (r < 0) return r;
@@ -187,32 +218,42 @@ int sockit_bind(sockit_sock *s, const char *host, const char *port)
 
 int sockit_listen(sockit_sock *s, int backlog)
 {
+    NEED_SOCK(s, "listen");
     if (backlog < 0) backlog = SOMAXCONN;
     if (listen(s->fd, backlog) < 0) return sockit__fail(-errno, "listen");
     return 0;
 }
 
+struct accept_args {
+    sockit_addr *peer;
+    int flags;
+};
+
+static ssize_t op_accept(sockit_sock *s, void *arg, int nowait)
+{
+    struct accept_args *a = arg;
+    (void)nowait; /* accept4 has no per-call flag: the listener's own mode decides */
+    for (;;) {
+        memset(a->peer, 0, sizeof *a->peer);
+        a->peer->len = sizeof a->peer->sa;
+        int fd = accept4(s->fd, (struct sockaddr *)&a->peer->sa, &a->peer->len, a->flags);
+        if (fd >= 0 || errno != ECONNABORTED) return fd; /* ECONNABORTED: a peer gave up, next */
+    }
+}
+
 int sockit_accept(sockit_sock *s, sockit_sock **conn, sockit_addr *peer)
 {
-    int64_t deadline = sockit__sock_deadline(s);
+    NEED_SOCK(s, "accept");
     double t = sockit_getdefaulttimeout();
     sockit_addr tmp;
-    sockit_addr *p = peer ? peer : &tmp;
-    for (;;) {
-        memset(p, 0, sizeof *p);
-        p->len = sizeof p->sa;
-        int fd = accept4(s->fd, (struct sockaddr *)&p->sa, &p->len,
-                         SOCK_CLOEXEC | (t >= 0 ? SOCK_NONBLOCK : 0));
-        if (fd >= 0) {
-            int r = sockit__sock_new(conn, fd, s->family, s->type, s->proto, t);
-            if (r < 0) close(fd);
-            return r;
-        }
-        if (errno == EINTR || errno == ECONNABORTED) continue; /* a peer gave up: next one */
-        if (errno != EAGAIN || s->timeout <= 0) return sockit__fail(-errno, "accept");
-        int r = sockit__wait(s->fd, POLLIN, deadline);
-        if (r < 0) return sockit__fail(r, "accept");
-    }
+    struct accept_args a = {peer ? peer : &tmp, SOCK_CLOEXEC | (t >= 0 ? SOCK_NONBLOCK : 0)};
+    /* A blocking listener has no deadline to honour: NEVER keeps accept4 blocking in the kernel. */
+    int64_t deadline = s->timeout < 0 ? SOCKIT__NEVER : sockit__sock_deadline(s);
+    ssize_t fd = sockit__io(s, POLLIN, 0, deadline, op_accept, &a);
+    if (fd < 0) return sockit__fail((int)fd, "accept");
+    int r = sockit__sock_new(conn, (int)fd, s->family, s->type, s->proto, t);
+    if (r < 0) close((int)fd);
+    return r;
 }
 
 /* ---- client side -------------------------------------------------------------------------- */
@@ -247,6 +288,7 @@ static int connect_dl(sockit_sock *s, const sockit_addr *a, int64_t deadline)
 
 int sockit_connect_addr(sockit_sock *s, const sockit_addr *a)
 {
+    NEED_SOCK(s, "connect");
     char b[SOCKIT_ADDRSTRLEN];
     int r = connect_dl(s, a, sockit__sock_deadline(s));
     if (r < 0) return sockit__fail(r, "connect %s", fmt(a, b));
@@ -255,6 +297,7 @@ int sockit_connect_addr(sockit_sock *s, const sockit_addr *a)
 
 int sockit_connect(sockit_sock *s, const char *host, const char *port)
 {
+    NEED_SOCK(s, "connect");
     char b[SOCKIT_ADDRSTRLEN];
     int64_t deadline = sockit__sock_deadline(s);
     sockit_addr a;
@@ -270,43 +313,41 @@ int sockit_connect(sockit_sock *s, const char *host, const char *port)
 
 /* ---- data --------------------------------------------------------------------------------- */
 
-/* The message for a failed transfer names the peer when the socket still knows it. */
-static int fail_io(const sockit_sock *s, int code, const char *op, const char *dir)
+/* The message for a failed transfer names the peer; a layer's (TLS) own message stands. */
+static ssize_t fail_io(const sockit_sock *s, unsigned mark, int code, const char *op, const char *dir)
 {
-    if (s->layer && code != -EAGAIN) return code; /* the layer (TLS) said it better already */
-    sockit_addr peer;
-    char b[SOCKIT_ADDRSTRLEN];
-    peer.len = sizeof peer.sa;
-    if (code != -EAGAIN && getpeername(s->fd, (struct sockaddr *)&peer.sa, &peer.len) == 0)
-        return sockit__fail(code, "%s %s %s", op, dir, fmt(&peer, b));
-    return sockit__fail(code, "%s", op);
+    char b[SOCKIT_ADDRSTRLEN + 32];
+    if (code == -EAGAIN) return sockit__fail_ctx(mark, code, "%s", op);
+    return sockit__fail_ctx(mark, code, "%s %s %s", op, dir, sockit__peer_name(s, b, sizeof b));
 }
 
 ssize_t sockit_send(sockit_sock *s, const void *buf, size_t len, int flags)
 {
+    NEED_SOCK(s, "send");
+    unsigned mark = sockit__errmark();
     ssize_t n = sockit__send_dl(s, buf, len, flags, sockit__sock_deadline(s));
-    if (n < 0) return fail_io(s, (int)n, "send", "to");
-    return n;
+    return n < 0 ? fail_io(s, mark, (int)n, "send", "to") : n;
 }
 
 ssize_t sockit_recv(sockit_sock *s, void *buf, size_t len, int flags)
 {
+    NEED_SOCK(s, "recv");
+    unsigned mark = sockit__errmark();
     ssize_t n = sockit__recv_dl(s, buf, len, flags, sockit__sock_deadline(s));
-    if (n < 0) return fail_io(s, (int)n, "recv", "from");
-    return n;
+    return n < 0 ? fail_io(s, mark, (int)n, "recv", "from") : n;
 }
 
-int sockit_sendall_ex(sockit_sock *s, const void *buf, size_t len, int flags, size_t *sent)
+int sockit__sendall_dl(sockit_sock *s, const void *buf, size_t len, int flags, size_t *sent,
+                       int64_t deadline)
 {
-    int64_t deadline = sockit__sock_deadline(s);
+    unsigned mark = sockit__errmark();
     const char *p = buf;
     size_t done = 0;
     int r = 0;
     while (done < len) {
         ssize_t n = sockit__send_dl(s, p + done, len - done, flags, deadline);
         if (n < 0) {
-            r = s->layer && n != -EAGAIN ? (int)n /* the layer said it better */
-                                         : sockit__fail((int)n, "sendall: %zu of %zu bytes sent", done, len);
+            r = sockit__fail_ctx(mark, (int)n, "sendall: %zu of %zu bytes sent", done, len);
             break;
         }
         done += (size_t)n;
@@ -315,31 +356,63 @@ int sockit_sendall_ex(sockit_sock *s, const void *buf, size_t len, int flags, si
     return r;
 }
 
+int sockit_sendall_ex(sockit_sock *s, const void *buf, size_t len, int flags, size_t *sent)
+{
+    if (sent) *sent = 0;
+    NEED_SOCK(s, "sendall");
+    return sockit__sendall_dl(s, buf, len, flags, sent, sockit__sock_deadline(s));
+}
+
 int sockit_sendall(sockit_sock *s, const void *buf, size_t len, int flags)
 {
     return sockit_sendall_ex(s, buf, len, flags, NULL);
+}
+
+int sockit_sendall_until(sockit_sock *s, const void *buf, size_t len, int flags, size_t *sent,
+                         int64_t deadline)
+{
+    if (sent) *sent = 0;
+    NEED_SOCK(s, "sendall");
+    return sockit__sendall_dl(s, buf, len, flags, sent, deadline);
+}
+
+struct dgram {
+    void *buf;
+    size_t len;
+    int flags;
+    sockit_addr *addr;
+};
+
+static ssize_t op_sendto(sockit_sock *s, void *arg, int nowait)
+{
+    struct dgram *d = arg;
+    return sendto(s->fd, d->buf, d->len, d->flags | MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0),
+                  (const struct sockaddr *)&d->addr->sa, d->addr->len);
+}
+
+static ssize_t op_recvfrom(sockit_sock *s, void *arg, int nowait)
+{
+    struct dgram *d = arg;
+    memset(d->addr, 0, sizeof *d->addr);
+    d->addr->len = sizeof d->addr->sa;
+    return recvfrom(s->fd, d->buf, d->len, d->flags | (nowait ? MSG_DONTWAIT : 0),
+                    (struct sockaddr *)&d->addr->sa, &d->addr->len);
 }
 
 ssize_t sockit_sendto_addr(sockit_sock *s, const void *buf, size_t len, int flags,
                            const sockit_addr *a)
 {
     char b[SOCKIT_ADDRSTRLEN];
-    int64_t deadline = sockit__sock_deadline(s);
-    for (;;) {
-        ssize_t n = sendto(s->fd, buf, len, flags | MSG_NOSIGNAL, (const struct sockaddr *)&a->sa,
-                           a->len);
-        if (n >= 0) return n;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN || s->timeout <= 0 || (flags & MSG_DONTWAIT))
-            return sockit__fail(-errno, "sendto %s", fmt(a, b));
-        int r = sockit__wait(s->fd, POLLOUT, deadline);
-        if (r < 0) return sockit__fail(r, "sendto %s", fmt(a, b));
-    }
+    NEED_SOCK(s, "sendto");
+    struct dgram d = {(void *)buf, len, flags, (sockit_addr *)a};
+    ssize_t n = sockit__io(s, POLLOUT, flags, sockit__sock_deadline(s), op_sendto, &d);
+    return n < 0 ? sockit__fail((int)n, "sendto %s", fmt(a, b)) : n;
 }
 
 ssize_t sockit_sendto(sockit_sock *s, const void *buf, size_t len, int flags, const char *host,
                       const char *port)
 {
+    NEED_SOCK(s, "sendto");
     sockit_addr a;
     int r = sockit__resolve_all(host, port, s->family, s->type, 0, &a, 1,
                                 s->timeout == 0 ? SOCKIT__NEVER : sockit__sock_deadline(s));
@@ -349,24 +422,16 @@ ssize_t sockit_sendto(sockit_sock *s, const void *buf, size_t len, int flags, co
 
 ssize_t sockit_recvfrom(sockit_sock *s, void *buf, size_t len, int flags, sockit_addr *from)
 {
-    int64_t deadline = sockit__sock_deadline(s);
+    NEED_SOCK(s, "recvfrom");
     sockit_addr tmp;
-    sockit_addr *f = from ? from : &tmp;
-    for (;;) {
-        memset(f, 0, sizeof *f);
-        f->len = sizeof f->sa;
-        ssize_t n = recvfrom(s->fd, buf, len, flags, (struct sockaddr *)&f->sa, &f->len);
-        if (n >= 0) return n;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN || s->timeout <= 0 || (flags & MSG_DONTWAIT))
-            return sockit__fail(-errno, "recvfrom");
-        int r = sockit__wait(s->fd, POLLIN, deadline);
-        if (r < 0) return sockit__fail(r, "recvfrom");
-    }
+    struct dgram d = {buf, len, flags, from ? from : &tmp};
+    ssize_t n = sockit__io(s, POLLIN, flags, sockit__sock_deadline(s), op_recvfrom, &d);
+    return n < 0 ? sockit__fail((int)n, "recvfrom") : n;
 }
 
 int sockit_shutdown(sockit_sock *s, int how)
 {
+    NEED_SOCK(s, "shutdown");
     if (shutdown(s->fd, how) < 0) return sockit__fail(-errno, "shutdown");
     return 0;
 }
@@ -375,6 +440,7 @@ int sockit_shutdown(sockit_sock *s, int how)
 
 int sockit_settimeout(sockit_sock *s, double seconds)
 {
+    NEED_SOCK(s, "settimeout");
     if (isnan(seconds)) return sockit__fail(-EINVAL, "settimeout: NaN");
     int r = sockit__set_nonblock(s->fd, seconds >= 0);
     if (r < 0) return sockit__fail(r, "settimeout");
@@ -386,6 +452,7 @@ double sockit_gettimeout(const sockit_sock *s) { return s->timeout; }
 
 int sockit_setsockopt(sockit_sock *s, int level, int name, const void *val, socklen_t len)
 {
+    NEED_SOCK(s, "setsockopt");
     if (setsockopt(s->fd, level, name, val, len) < 0)
         return sockit__fail(-errno, "setsockopt(%d, %d)", level, name);
     return 0;
@@ -393,6 +460,7 @@ int sockit_setsockopt(sockit_sock *s, int level, int name, const void *val, sock
 
 int sockit_getsockopt(sockit_sock *s, int level, int name, void *val, socklen_t *len)
 {
+    NEED_SOCK(s, "getsockopt");
     if (getsockopt(s->fd, level, name, val, len) < 0)
         return sockit__fail(-errno, "getsockopt(%d, %d)", level, name);
     return 0;

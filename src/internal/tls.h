@@ -18,6 +18,9 @@ struct tls_state {
     char peer[300];      /* for messages */
     char leaf_names[256]; /* the peer certificate's names, kept for a mismatch message */
     char cache_key[320]; /* client: "host port" for session resumption */
+    SSL_SESSION *session; /* client: the newest session the server gave us (a reference), for
+                             sockit_tls_connect_ex's reuse_from; in TLS 1.3 it comes after the
+                             handshake, with the server's first session ticket */
 };
 
 /* A TLS state over fd (OpenSSL reads and writes the fd through our BIO); NULL on ENOMEM. */
@@ -26,5 +29,8 @@ void sockit__tls_state_free(struct tls_state *t);
 void sockit__tls_ctx_unref(sockit_tls_ctx *c);
 sockit_tls_ctx *sockit__tls_ctx_ref(sockit_tls_ctx *c);
 SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c);
+/* The client handshake within a deadline (sockit_tls_connect_ex's body; o may be NULL). */
+int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                           const sockit_tls_connect_opts *o, int64_t deadline);
 
 #endif

@@ -3,8 +3,9 @@
  *
  * The socket gets a layer (internal/core.h): sockit_send/recv and everything built on them go
  * through SSL_write/SSL_read. OpenSSL talks to the fd through a small BIO of ours that uses
- * send(MSG_NOSIGNAL)/recv, so no write ever raises SIGPIPE, and that reports EAGAIN as "retry";
- * WANT_READ/WANT_WRITE then wait on the fd against the caller's deadline, exactly like plain I/O.
+ * send/recv with MSG_NOSIGNAL and MSG_DONTWAIT, so no write ever raises SIGPIPE and no call sleeps
+ * in the kernel whatever the fd's mode; EAGAIN is "retry", and WANT_READ/WANT_WRITE then wait on
+ * the fd against the caller's deadline, exactly like plain I/O.
  */
 #include "internal/tls.h"
 
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define SESSION_SLOTS 64
 
@@ -45,7 +48,7 @@ static int bio_write(BIO *b, const char *buf, int len)
 {
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+    ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EINTR) BIO_set_retry_write(b);
     return -1;
@@ -55,7 +58,7 @@ static int bio_read(BIO *b, char *buf, int len)
 {
     int fd = (int)(intptr_t)BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n = recv(fd, buf, (size_t)len, 0);
+    ssize_t n = recv(fd, buf, (size_t)len, MSG_DONTWAIT);
     if (n == 0) BIO_set_flags(b, BIO_FLAGS_IN_EOF);
     if (n >= 0) return (int)n;
     if (errno == EAGAIN || errno == EINTR) BIO_set_retry_read(b);
@@ -159,14 +162,16 @@ static int tls_error(struct tls_state *t, const char *op, int ssl_err, int sys_e
 
 /* ---- driving OpenSSL against a deadline --------------------------------------------------- */
 
-enum op { OP_HANDSHAKE, OP_READ, OP_WRITE, OP_SHUTDOWN };
+enum op { OP_HANDSHAKE, OP_READ, OP_WRITE, OP_SHUTDOWN, OP_PEEK };
 
-/* Runs one OpenSSL call until it completes, fails or the deadline passes. For reads and writes
- * returns the byte count (0: end of stream); for the others 0. */
+/* Runs one OpenSSL call until it completes, fails or the deadline passes: the TLS form of
+ * sockit__io's loop (OpenSSL's WANT_READ/WANT_WRITE in place of EAGAIN; our BIO retries EINTR).
+ * For reads and writes returns the byte count (0: end of stream); for the others 0. A
+ * SOCKIT__NOWAIT deadline or nowait answers -EAGAIN instead of waiting. */
 static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf, size_t len,
                      int64_t deadline, int nowait)
 {
-    static const char *names[] = {"tls handshake", "tls read", "tls write", "tls shutdown"};
+    static const char *names[] = {"tls handshake", "tls read", "tls write", "tls shutdown", "tls read"};
     for (;;) {
         size_t done = 0;
         int r;
@@ -176,6 +181,7 @@ static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf,
         case OP_HANDSHAKE: r = SSL_do_handshake(t->ssl); break;
         case OP_READ: r = SSL_read_ex(t->ssl, buf, len, &done); break;
         case OP_WRITE: r = SSL_write_ex(t->ssl, buf, len, &done); break;
+        case OP_PEEK: r = SSL_peek_ex(t->ssl, buf, len, &done); break;
         default:
             r = SSL_shutdown(t->ssl);
             if (r == 0 && len) continue; /* our close_notify is sent; len 1: wait for the peer's */
@@ -187,14 +193,14 @@ static ssize_t drive(sockit_sock *s, struct tls_state *t, enum op op, void *buf,
         int err = SSL_get_error(t->ssl, r);
         short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
         if (ev) {
-            if (s->timeout == 0 || nowait) return -EAGAIN;
+            if (deadline == SOCKIT__NOWAIT || nowait) return -EAGAIN;
             int w = sockit__wait(s->fd, ev, deadline);
             if (w == -ETIMEDOUT)
                 return sockit__failmsg(-ETIMEDOUT, "%s with %s: timed out", names[op], t->peer);
             if (w < 0) return sockit__fail(w, "%s with %s", names[op], t->peer);
             continue;
         }
-        if (err == SSL_ERROR_ZERO_RETURN && (op == OP_READ || op == OP_SHUTDOWN)) return 0;
+        if (err == SSL_ERROR_ZERO_RETURN && op != OP_HANDSHAKE && op != OP_WRITE) return 0;
         if (err == SSL_ERROR_SYSCALL && !sys && op == OP_SHUTDOWN) return 0; /* peer just closed */
         return tls_error(t, names[op], err, sys);
     }
@@ -211,21 +217,8 @@ static ssize_t layer_recv(sockit_sock *s, void *buf, size_t len, int flags, int6
 {
     struct tls_state *t = s->layer_ctx;
     if (len == 0) return 0;
-    if (flags & MSG_PEEK) {
-        size_t done = 0;
-        /* Peek is rare (protocol sniffing): do it the simple way, and only from what is decrypted
-         * or arrives before the deadline. */
-        for (;;) {
-            ERR_clear_error();
-            int r = SSL_peek_ex(t->ssl, buf, len, &done);
-            if (r == 1) return (ssize_t)done;
-            int err = SSL_get_error(t->ssl, r);
-            if (err == SSL_ERROR_ZERO_RETURN) return 0;
-            if (err != SSL_ERROR_WANT_READ || s->timeout == 0) return err == SSL_ERROR_WANT_READ ? -EAGAIN : tls_error(t, "tls read", err, errno);
-            int w = sockit__wait(s->fd, POLLIN, deadline);
-            if (w < 0) return w;
-        }
-    }
+    if (flags & MSG_PEEK) /* rare (protocol sniffing): what is decrypted or arrives in time */
+        return drive(s, t, OP_PEEK, buf, len, deadline, flags & MSG_DONTWAIT);
     int nowait = flags & MSG_DONTWAIT;
     if (!(flags & MSG_WAITALL)) return drive(s, t, OP_READ, buf, len, deadline, nowait);
     size_t got = 0; /* MSG_WAITALL: as recv(2), until len bytes, the end, or a failure */
@@ -240,6 +233,7 @@ static ssize_t layer_recv(sockit_sock *s, void *buf, size_t len, int flags, int6
 static void state_free(struct tls_state *t)
 {
     if (!t) return;
+    if (t->session) SSL_SESSION_free(t->session);
     SSL_free(t->ssl);
     sockit__tls_ctx_unref(t->ctx);
     free(t);
@@ -298,11 +292,16 @@ static int on_verify(int ok, X509_STORE_CTX *store)
     return ok;
 }
 
-/* Client session cache: the newest session per "host port", for resumption. */
+/* Client session cache: the newest session per "host port", for resumption; and the newest of
+ * each connection, for another connection that resumes it (reuse_from). */
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     struct tls_state *t = SSL_get_ex_data(ssl, ex_index);
-    if (!t || !t->cache_key[0]) return 0;
+    if (!t) return 0;
+    SSL_SESSION_up_ref(sess);
+    if (t->session) SSL_SESSION_free(t->session);
+    t->session = sess;
+    if (!t->cache_key[0]) return 0;
     sockit_tls_ctx *c = t->ctx;
     pthread_mutex_lock(&c->mu);
     struct session_slot *slot = NULL;
@@ -316,15 +315,40 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1; /* we keep the reference */
 }
 
-static int load_fail(sockit_tls_ctx *c, const char *what, const char *file)
+/* A file the context reads: one that cannot be opened is the OS's code (-ENOENT, -EACCES ...)
+ * naming the file; SOCKIT_ETLS is kept for a file whose content is wrong. dir: capath. */
+static int check_file(const char *what, const char *path, int dir)
 {
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (!path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+    if (fd < 0) return sockit__fail(-errno, "tls: %s %s", what, path);
+    char b;
+    /* A directory where a file is expected reads as EISDIR: say that, not "PEM lib". */
+    if (!dir && read(fd, &b, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return sockit__fail(-e, "tls: %s %s", what, path);
+    }
+    close(fd);
+    return 0;
+}
+
+static void ctx_destroy(sockit_tls_ctx *c)
+{
     ERR_clear_error();
     SSL_CTX_free(c->ssl);
     pthread_mutex_destroy(&c->mu);
     free(c);
-    return sockit__failmsg(SOCKIT_ETLS, "tls: %s %s: %s", what, file ? file : "", r ? r : "failed");
+}
+
+static int load_fail(sockit_tls_ctx *c, const char *what, const char *file)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    char why[256];
+    snprintf(why, sizeof why, "%s", r ? r : "failed");
+    ctx_destroy(c);
+    return sockit__failmsg(SOCKIT_ETLS, "tls: %s %s: %s", what, file ? file : "", why);
 }
 
 int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts)
@@ -334,6 +358,11 @@ int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts)
     if (!bio_method) return sockit__failmsg(-ENOMEM, "tls: cannot set up the BIO");
     if (o.server && (!o.cert || !o.key))
         return sockit__failmsg(-EINVAL, "tls: a server context needs a certificate and a key");
+    int r = check_file("load certificate", o.cert, 0);
+    if (r == 0) r = check_file("load key", o.key, 0);
+    if (r == 0 && !o.server) r = check_file("load CA", o.cafile, 0);
+    if (r == 0 && !o.server) r = check_file("load CA directory", o.capath, 1);
+    if (r < 0) return r;
     sockit_tls_ctx *c = calloc(1, sizeof *c);
     if (!c) return sockit__fail(-ENOMEM, "tls context");
     pthread_mutex_init(&c->mu, NULL);
@@ -343,6 +372,7 @@ int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts)
     if (!c->ssl) return load_fail(c, "context", NULL);
     atomic_store(&c->refs, 1);
     SSL_CTX_set_min_proto_version(c->ssl, o.min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    if (o.max_version == 12) SSL_CTX_set_max_proto_version(c->ssl, TLS1_2_VERSION);
     SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                  SSL_MODE_RELEASE_BUFFERS);
@@ -370,9 +400,7 @@ int sockit_tls_ctx_new(sockit_tls_ctx **out, const sockit_tls_opts *opts)
         SSL_CTX_set_session_id_context(c->ssl, sid, sizeof sid - 1);
     }
     if (alpn_wire(c, o.alpn) < 0) {
-        SSL_CTX_free(c->ssl);
-        pthread_mutex_destroy(&c->mu);
-        free(c);
+        ctx_destroy(c);
         return -EINVAL;
     }
     if (c->alpn_len && !o.server) SSL_CTX_set_alpn_protos(c->ssl, c->alpn, c->alpn_len);
@@ -429,17 +457,12 @@ void sockit__tls_state_free(struct tls_state *t) { state_free(t); }
 
 static void peer_name(sockit_sock *s, const char *host, char *out, size_t len)
 {
-    sockit_addr a;
-    char b[SOCKIT_ADDRSTRLEN];
-    a.len = sizeof a.sa;
-    if (getpeername(s->fd, (struct sockaddr *)&a.sa, &a.len) < 0) a.len = 0;
     if (host && *host) snprintf(out, len, "%s", host);
-    else snprintf(out, len, "%s", a.len ? sockit_addr_format(&a, b, sizeof b) : "peer");
+    else sockit__peer_name(s, out, len);
 }
 
-static int handshake(sockit_sock *s, struct tls_state *t)
+static int handshake(sockit_sock *s, struct tls_state *t, int64_t deadline)
 {
-    int64_t deadline = sockit__sock_deadline(s);
     t->handshaking = 1;
     ssize_t r = drive(s, t, OP_HANDSHAKE, NULL, 0, deadline, 0);
     t->handshaking = 0;
@@ -455,6 +478,7 @@ static int handshake(sockit_sock *s, struct tls_state *t)
 
 static int check_wrap(sockit_sock *s, sockit_tls_ctx *c, int server)
 {
+    if (!s) return sockit__failmsg(-EBADF, "tls: no socket (NULL)");
     if (s->layer) return sockit__failmsg(-EALREADY, "tls: the socket already speaks TLS");
     if (!c) return sockit__failmsg(-EINVAL, "tls: no context");
     if (c->server != server)
@@ -476,42 +500,102 @@ static int begin_wrap(sockit_sock *s, sockit_tls_ctx *c, int server, const char 
     return *out ? 0 : sockit__fail(-ENOMEM, "tls");
 }
 
-int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
+/* How long a TLS 1.3 connection waits for the session ticket another connection wants to resume
+ * (servers send it right after the handshake; one that sends none must not cost much more). */
+#define TICKET_WAIT_NS 1000000000
+
+/* The session of another TLS client socket, to resume (FTPS data connections resume the control
+ * connection's). TLS 1.2 has it at the end of the handshake. In TLS 1.3 it comes after, with the
+ * server's session ticket: records that have arrived are processed with a peek (application data
+ * stays buffered for the next read), and if no ticket is there yet it is waited for, within the
+ * deadline and TICKET_WAIT_NS. NULL if there is none (a full handshake follows). */
+static SSL_SESSION *session_of(const sockit_sock *from, int64_t deadline)
+{
+    struct tls_state *f = from && from->layer == &tls_layer ? from->layer_ctx : NULL;
+    if (!f || f->server) return NULL;
+    if (SSL_version(f->ssl) < TLS1_3_VERSION) {
+        SSL_SESSION *cur = SSL_get0_session(f->ssl);
+        return cur && SSL_SESSION_is_resumable(cur) ? cur : NULL;
+    }
+    int64_t cap = sockit__now() + TICKET_WAIT_NS;
+    int64_t until = deadline < cap ? deadline : cap;
+    while (!f->session || !SSL_SESSION_is_resumable(f->session)) {
+        char c;
+        size_t n;
+        ERR_clear_error();
+        if (SSL_peek_ex(f->ssl, &c, 1, &n) == 1) break; /* data came first: no ticket is coming */
+        int err = SSL_get_error(f->ssl, 0);
+        ERR_clear_error();
+        if (err != SSL_ERROR_WANT_READ || sockit__wait(from->fd, POLLIN, until) < 0) break;
+    }
+    return f->session && SSL_SESSION_is_resumable(f->session) ? f->session : NULL;
+}
+
+/* SNI, the name to verify, and the session to resume: the cached one for this host and port, or
+ * reuse_from's. */
+static int client_setup(sockit_sock *s, sockit_tls_ctx *c, struct tls_state *t, const char *host,
+                        const sockit_tls_connect_opts *o, int64_t deadline)
+{
+    struct in6_addr ip;
+    char bare[300];
+    if (strlen(host) > 255) /* 253 for a DNS name; brackets and a zone for an IPv6 literal */
+        return sockit__failmsg(-EINVAL, "tls: host name too long (%zu bytes)", strlen(host));
+    snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
+    bare[strcspn(bare, "]%")] = 0;
+    int is_ip = inet_pton(AF_INET, bare, &ip) == 1 || inet_pton(AF_INET6, bare, &ip) == 1;
+    if (!is_ip) SSL_set_tlsext_host_name(t->ssl, bare);
+    if (!c->insecure) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
+        if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(vp, bare);
+        else SSL_set1_host(t->ssl, bare);
+    }
+    sockit_addr a;
+    a.len = sizeof a.sa;
+    if (getpeername(s->fd, (struct sockaddr *)&a.sa, &a.len) == 0)
+        snprintf(t->cache_key, sizeof t->cache_key, "%s %d", bare, sockit_addr_port(&a));
+    SSL_SESSION *reuse = o && o->reuse_from ? session_of(o->reuse_from, deadline) : NULL;
+    if (reuse) {
+        SSL_set_session(t->ssl, reuse);
+        return 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        if (c->cache[i].sess && !strcmp(c->cache[i].key, t->cache_key)) SSL_set_session(t->ssl, c->cache[i].sess);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                           const sockit_tls_connect_opts *o, int64_t deadline)
 {
     struct tls_state *t;
     int r = begin_wrap(s, c, 0, host, &t);
     if (r < 0) return r;
-    if (host && *host) {
-        struct in6_addr ip;
-        char bare[300];
-        if (strlen(host) > 255) { /* 253 for a DNS name; brackets and a zone for an IPv6 literal */
-            state_free(t);
-            return sockit__failmsg(-EINVAL, "tls: host name too long (%zu bytes)", strlen(host));
-        }
-        snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
-        bare[strcspn(bare, "]%")] = 0;
-        int is_ip = inet_pton(AF_INET, bare, &ip) == 1 || inet_pton(AF_INET6, bare, &ip) == 1;
-        if (!is_ip) SSL_set_tlsext_host_name(t->ssl, bare);
-        if (!c->insecure) {
-            X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
-            if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(vp, bare);
-            else SSL_set1_host(t->ssl, bare);
-        }
-        /* Resume the last session with this host and port, if we have one. */
-        sockit_addr a;
-        a.len = sizeof a.sa;
-        if (getpeername(s->fd, (struct sockaddr *)&a.sa, &a.len) == 0)
-            snprintf(t->cache_key, sizeof t->cache_key, "%s %d", bare, sockit_addr_port(&a));
-        pthread_mutex_lock(&c->mu);
-        for (int i = 0; i < SESSION_SLOTS; i++)
-            if (c->cache[i].sess && !strcmp(c->cache[i].key, t->cache_key)) SSL_set_session(t->ssl, c->cache[i].sess);
-        pthread_mutex_unlock(&c->mu);
-    } else if (!c->insecure) {
+    if (host && *host) r = client_setup(s, c, t, host, o, deadline);
+    else if (!c->insecure)
+        r = sockit__failmsg(-EINVAL, "tls: a host name to verify is needed (or an insecure context)");
+    else if (o && o->reuse_from) {
+        SSL_SESSION *reuse = session_of(o->reuse_from, deadline);
+        if (reuse) SSL_set_session(t->ssl, reuse);
+    }
+    if (r < 0) {
         state_free(t);
-        return sockit__failmsg(-EINVAL, "tls: a host name to verify is needed (or an insecure context)");
+        return r;
     }
     SSL_set_connect_state(t->ssl);
-    return handshake(s, t);
+    return handshake(s, t, deadline);
+}
+
+int sockit_tls_connect_ex(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                          const sockit_tls_connect_opts *o)
+{
+    int64_t deadline = o && o->deadline ? o->deadline : s ? sockit__sock_deadline(s) : SOCKIT__NEVER;
+    return sockit__tls_connect_dl(s, c, host, o, deadline);
+}
+
+int sockit_tls_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host)
+{
+    return sockit_tls_connect_ex(s, c, host, NULL);
 }
 
 int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *c)
@@ -520,37 +604,40 @@ int sockit_tls_accept(sockit_sock *s, sockit_tls_ctx *c)
     int r = begin_wrap(s, c, 1, NULL, &t);
     if (r < 0) return r;
     SSL_set_accept_state(t->ssl);
-    return handshake(s, t);
+    return handshake(s, t, sockit__sock_deadline(s));
 }
 
 int sockit_tls_shutdown(sockit_sock *s)
 {
-    struct tls_state *t = s->layer == &tls_layer ? s->layer_ctx : NULL;
+    struct tls_state *t = s && s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls shutdown: the socket does not speak TLS");
+    unsigned mark = sockit__errmark();
     ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 0, sockit__sock_deadline(s), 0);
-    return r < 0 ? (int)r : 0;
+    return r < 0 ? sockit__fail_ctx(mark, (int)r, "tls shutdown with %s", t->peer) : 0;
 }
 
 int sockit_tls_unwrap(sockit_sock *s)
 {
-    struct tls_state *t = s->layer == &tls_layer ? s->layer_ctx : NULL;
+    struct tls_state *t = s && s->layer == &tls_layer ? s->layer_ctx : NULL;
     if (!t) return sockit__failmsg(-EINVAL, "tls unwrap: the socket does not speak TLS");
+    unsigned mark = sockit__errmark();
     ssize_t r = drive(s, t, OP_SHUTDOWN, NULL, 1, sockit__sock_deadline(s), 0);
-    if (r < 0) return (int)r;
+    if (r < 0) return sockit__fail_ctx(mark, (int)r, "tls unwrap with %s", t->peer);
     layer_close(s);
     return 0;
 }
 
-int sockit_tls_active(const sockit_sock *s) { return s->layer == &tls_layer; }
+static SSL *ssl_of(const sockit_sock *s)
+{
+    return s && s->layer == &tls_layer ? ((struct tls_state *)s->layer_ctx)->ssl : NULL;
+}
+
+int sockit_tls_active(const sockit_sock *s) { return ssl_of(s) != NULL; }
 
 int sockit_tls_pending(const sockit_sock *s)
 {
-    return s->layer == &tls_layer ? SSL_pending(((struct tls_state *)s->layer_ctx)->ssl) : 0;
-}
-
-static SSL *ssl_of(const sockit_sock *s)
-{
-    return s->layer == &tls_layer ? ((struct tls_state *)s->layer_ctx)->ssl : NULL;
+    SSL *ssl = ssl_of(s);
+    return ssl ? SSL_pending(ssl) : 0;
 }
 
 const char *sockit_tls_alpn(const sockit_sock *s)
