@@ -1150,7 +1150,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
     if (!out->body || !out->rest)
         abort();
     out->nbody = out->nrest = 0;
-    out->rc = 0;
+    out->rc = INC;
     size_t pos = 0;
     do {
         size_t n = bytewise ? 1 : split != SIZE_MAX && pos < split ? split - pos : len - pos;
@@ -1161,8 +1161,8 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
             size_t l = 0, rest = 12345;
             int rc = sockit_http_chunked_decode(&d, e, &l, &rest);
             tu_guarded_free(e, 0);
-            if (rc != 0 || l != 0) {
-                CHECK_INT(rc, ==, 0);
+            if (rc != INC || l != 0) {
+                CHECK_CODE(rc, INC);
                 CHECK_INT(l, ==, 0);
             }
         }
@@ -1170,7 +1170,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
         size_t l = n, rest = 12345;
         out->rc = sockit_http_chunked_decode(&d, g, &l, &rest);
         pos += n;
-        if (out->rc >= 0) {
+        if (out->rc == 1 || out->rc == INC) {
             if (l > n) {
                 CHECK_INT(l, <=, n);
                 l = n;
@@ -1188,7 +1188,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
             out->nrest = rest + len - pos;
         }
         tu_guarded_free(g, n);
-    } while (out->rc == 0 && pos < len);
+    } while (out->rc == INC && pos < len);
 }
 
 static void dec_free(struct dec *x)
@@ -1271,7 +1271,7 @@ static void check_dec_ok(const struct chunk_ok *c)
         tu_pass();
 }
 
-/* Every proper prefix of a complete body decodes to 0 (more needed) with the body bytes so far. */
+/* Every proper prefix of a complete body decodes to SOCKIT_EINCOMPLETE (more needed) with the body bytes so far. */
 static void check_dec_prefixes(const struct chunk_ok *c)
 {
     /* The prefixes end before the last byte of the terminating empty line. */
@@ -1280,7 +1280,7 @@ static void check_dec_prefixes(const struct chunk_ok *c)
     for (size_t k = 0; k < end; k++) {
         struct dec x;
         decode(c->in, k, SIZE_MAX, 0, &x);
-        if ((x.rc != 0 || x.nbody > c->nbody || memcmp(x.body, c->body, x.nbody)) && bad++ < 3) {
+        if ((x.rc != INC || x.nbody > c->nbody || memcmp(x.body, c->body, x.nbody)) && bad++ < 3) {
             TU_CTX("chunked %s, prefix of %zu bytes: rc %d, body %s", c->name, k, x.rc,
                    esc(x.body, x.nbody));
             CHECK_TRUE(0);
@@ -1324,7 +1324,7 @@ static void test_chunked_incomplete(void)
             TU_CTX("chunked incomplete %s (%s): %s", inc[i].name, m ? "byte by byte" : "whole",
                    esc(inc[i].in, inc[i].len));
             decode(inc[i].in, inc[i].len, SIZE_MAX, m, &x);
-            CHECK_INT(x.rc, ==, 0);
+            CHECK_CODE(x.rc, INC);
             CHECK_INT(x.nbody, ==, inc[i].nbody);
             if (x.nbody == inc[i].nbody)
                 CHECK_MEM(x.body, inc[i].body, x.nbody);
@@ -1501,13 +1501,13 @@ static void test_chunked_choices(void)
         decode(probes[i].in, probes[i].len, SIZE_MAX, 1, &y);
         TU_CTX("chunked %s: whole and byte by byte agree", probes[i].name);
         CHECK_INT(x.rc, ==, y.rc);
-        if (x.rc >= 0 && x.rc == y.rc) {
+        if ((x.rc == 1 || x.rc == INC) && x.rc == y.rc) {
             CHECK_INT(x.nbody, ==, y.nbody);
             if (x.nbody == y.nbody)
                 CHECK_MEM(x.body, y.body, x.nbody);
         }
         printf("NOTE chunked %s: %s -> %d%s\n", probes[i].name, esc(probes[i].in, probes[i].len),
-               x.rc, x.rc < 0 ? " (SOCKIT_EPROTO)" : x.rc ? " (complete)" : " (more needed)");
+               x.rc, x.rc == INC ? " (more needed)" : x.rc < 0 ? " (SOCKIT_EPROTO)" : " (complete)");
         dec_free(&x);
         dec_free(&y);
     }
@@ -1530,14 +1530,14 @@ static void test_chunked_large(void)
     uint64_t want = tu_fnv1a(TU_FNV_INIT, in + h, data), got = TU_FNV_INIT;
     sockit_http_chunked d;
     sockit_http_chunked_init(&d);
-    int rc = 0;
+    int rc = INC;
     size_t total = 0;
     char *buf = malloc(4096);
-    for (size_t pos = 0; pos < len && rc == 0; pos += 4096) {
+    for (size_t pos = 0; pos < len && rc == INC; pos += 4096) {
         size_t n = len - pos < 4096 ? len - pos : 4096, rest = 0;
         memcpy(buf, in + pos, n);
         rc = sockit_http_chunked_decode(&d, buf, &n, &rest);
-        if (rc >= 0) {
+        if (rc == 1 || rc == INC) {
             got = tu_fnv1a(got, buf, n);
             total += n;
         }
@@ -1554,7 +1554,7 @@ static void test_chunked_large(void)
     struct dec x;
     TU_CTX("chunk of 2^60 bytes");
     decode(big, sizeof big - 1, SIZE_MAX, 0, &x);
-    CHECK_INT(x.rc, ==, 0);
+    CHECK_CODE(x.rc, INC);
     CHECK_INT(x.nbody, ==, 6);
     dec_free(&x);
 }

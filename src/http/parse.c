@@ -470,15 +470,15 @@ enum { C_SIZE, C_SIZE_BWS, C_SIZE_CR, C_EXT, C_DATA, C_DATA_CR, C_DATA_LF, C_TRA
 
 void sockit_http_chunked_init(sockit_http_chunked *d)
 {
+    if (!d) return;
     memset(d, 0, sizeof *d);
     d->state = C_SIZE;
 }
 
-static int hexdigit(unsigned char c)
+/* The value of a HEX byte. */
+static inline unsigned hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    return (c & 0xfu) + (c >> 6) * 9u; /* '0'..'9' -> 0..9; 'A'..'F', 'a'..'f' -> 10..15 */
 }
 
 /* The end of a chunk-size line: a data chunk, or the last chunk (then trailers). */
@@ -488,35 +488,61 @@ static void size_line_done(sockit_http_chunked *d)
     d->ext_len = 0;
 }
 
+/* Skips the bytes of a chunk extension or trailer line from i (SP, VCHAR, obs-text, HTAB and DEL:
+ * everything but the other control characters) and counts them into d->ext_len: the index of
+ * the first byte that ends the run, or an error if the line passes MAX_LINE (what says which). */
+static ssize_t skip_line(sockit_http_chunked *d, const char *buf, size_t i, size_t n, const char *what)
+{
+    const char *p = buf + i, *end = buf + n;
+    for (;;) {
+        p = scan_value(p, end);
+        if (p == end || (*p != '\t' && *p != 0x7f)) break;
+        p++;
+    }
+    size_t k = (size_t)(p - buf) - i;
+    if (k > MAX_LINE - d->ext_len) return proto(what, i + (MAX_LINE - d->ext_len));
+    d->ext_len += k;
+    return p - buf;
+}
+
 int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, size_t *rest)
 {
+    if (!d || !len || !rest) return null_arg("sockit_http_chunked_decode", !d ? "the decoder" : !len ? "len" : "rest");
+    if (!buf && *len) return null_arg("sockit_http_chunked_decode", "the buffer");
     size_t i = 0, o = 0, n = *len;
+    ssize_t s;
     *rest = 0;
     while (i < n && d->state != C_DONE) {
         unsigned char c = (unsigned char)buf[i];
         switch (d->state) {
-        case C_SIZE: {
-            int v = hexdigit(c);
-            if (v >= 0) {
+        case C_SIZE:
+            while (IS(c, HEX)) {
                 if (++d->ext_len > 16) return proto("a chunk size that overflows", i);
-                d->left = d->left << 4 | (uint64_t)v;
-            } else if (d->ext_len == 0) {
+                d->left = d->left << 4 | hexval(c);
+                if (++i == n) goto out;
+                c = (unsigned char)buf[i];
+            }
+            if (d->ext_len == 0) {
                 return proto("a chunk size that is not hex", i);
+            } else if (c == '\r') {
+                if (i + 1 < n && buf[i + 1] == '\n') { /* the common case: CR LF at once */
+                    i++;
+                    size_line_done(d);
+                } else {
+                    d->state = C_SIZE_CR;
+                }
+            } else if (c == '\n') {
+                size_line_done(d);
             } else if (c == ';') {
                 d->state = C_EXT;
                 d->ext_len = 0;
             } else if (c == ' ' || c == '\t') {
                 d->state = C_SIZE_BWS;
-            } else if (c == '\r') {
-                d->state = C_SIZE_CR;
-            } else if (c == '\n') {
-                size_line_done(d);
             } else {
                 return proto("a chunk size that is not hex", i);
             }
             i++;
             break;
-        }
         case C_SIZE_BWS:
             if (c == ';') { d->state = C_EXT; d->ext_len = 0; }
             else if (c == '\r') d->state = C_SIZE_CR;
@@ -526,10 +552,12 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             i++;
             break;
         case C_EXT:
+            if ((s = skip_line(d, buf, i, n, "a chunk extension over 8 KiB")) < 0) return (int)s;
+            if ((i = (size_t)s) == n) goto out;
+            c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_SIZE_CR;
             else if (c == '\n') size_line_done(d);
-            else if (c < 0x20 && c != '\t') return proto("a control character in a chunk extension", i);
-            else if (++d->ext_len > MAX_LINE) return proto("a chunk extension over 8 KiB", i);
+            else return proto("a control character in a chunk extension", i);
             i++;
             break;
         case C_SIZE_CR:
@@ -539,11 +567,18 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             break;
         case C_DATA: {
             size_t k = n - i < d->left ? n - i : (size_t)d->left;
-            memmove(buf + o, buf + i, k);
+            if (o != i) memmove(buf + o, buf + i, k);
             o += k;
             i += k;
             d->left -= k;
-            if (!d->left) d->state = C_DATA_CR;
+            if (d->left) break;
+            if (i + 1 < n && buf[i] == '\r' && buf[i + 1] == '\n') { /* the common case */
+                i += 2;
+                d->state = C_SIZE;
+                d->ext_len = 0;
+            } else {
+                d->state = C_DATA_CR;
+            }
             break;
         }
         case C_DATA_CR:
@@ -566,10 +601,12 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             i++;
             break;
         case C_TRAILER:
+            if ((s = skip_line(d, buf, i, n, "a trailer line over 8 KiB")) < 0) return (int)s;
+            if ((i = (size_t)s) == n) goto out;
+            c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_TRAILER_CR;
             else if (c == '\n') d->state = C_TRAILER_START;
-            else if (c < 0x20 && c != '\t') return proto("a control character in a trailer", i);
-            else if (++d->ext_len > MAX_LINE) return proto("a trailer line over 8 KiB", i);
+            else return proto("a control character in a trailer", i);
             i++;
             break;
         case C_TRAILER_CR:
@@ -582,11 +619,14 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             d->state = C_DONE;
             i++;
             break;
+        default:
+            return sockit__failmsg(-EINVAL, "sockit_http_chunked_decode: the decoder is not initialised");
         }
     }
+out:
     *len = o;
-    if (d->state != C_DONE) return 0;
+    if (d->state != C_DONE) return incomplete(n);
     *rest = n - i;
-    memmove(buf + o, buf + i, *rest);
+    if (*rest && o != i) memmove(buf + o, buf + i, *rest);
     return 1;
 }
