@@ -270,8 +270,8 @@ ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_resp
     if (!buf) return len ? null_arg("sockit_http_parse_response", "the buffer") : incomplete(0);
     const char *end = buf + len;
     int r;
-    if (len < 5 ? memcmp(buf, "HTTP/", len) != 0 : memcmp(buf, "HTTP/", 5) != 0)
-        return proto("not an HTTP response", 0);
+    for (size_t i = 0; i < 5 && i < len; i++)
+        if (buf[i] != "HTTP/"[i]) return proto("not an HTTP response", i);
     int version = parse_version(buf, buf, end);
     if (version < 0) return version == INCOMPLETE ? incomplete(len) : version;
     /* " 3DIGIT" and then SP reason or the line end, checked as far as there are bytes. */
@@ -328,6 +328,7 @@ ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned)
 
 const sockit_http_header *sockit_http_header_find(const sockit_http_header *h, size_t n, const char *name)
 {
+    if (!h || !name) return NULL;
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
         if (h[i].name.n == len && !strncasecmp(h[i].name.p, name, len)) return &h[i];
@@ -364,8 +365,9 @@ static int match_token(const char *p, size_t n, void *arg)
 
 int sockit_http_value_has(sockit_str value, const char *token)
 {
+    if (!token || !value.p) return 0;
     struct has_arg a = {token, strlen(token)};
-    return value.p ? each_element(value, match_token, &a) : 0;
+    return each_element(value, match_token, &a);
 }
 
 /* ---- framing ---------------------------------------------------------------------------------- */
@@ -391,14 +393,31 @@ static int one_length(const char *p, size_t n, void *arg)
     return 0;
 }
 
-/* Every Content-Length (and every element of a list in one) must be the same number. */
-static int content_length(const sockit_http_header *h, size_t n, uint64_t *out, int *present)
+/* A framing error names the header it was found in: its number in the head (from 1, in the
+ * order received), its name and its value (quoted and cut short: they are the peer's bytes). */
+static int framing_error(const char *what, const sockit_http_header *h, size_t i)
+{
+    char name[48], value[64], qn[sizeof name * 4 + 16], qv[sizeof value * 4 + 16];
+    size_t nn = h[i].name.n < sizeof name - 1 ? h[i].name.n : sizeof name - 1;
+    size_t vn = h[i].value.n < sizeof value - 1 ? h[i].value.n : sizeof value - 1;
+    if (nn) memcpy(name, h[i].name.p, nn);
+    if (vn) memcpy(value, h[i].value.p, vn);
+    name[nn] = value[vn] = 0;
+    return sockit__failmsg(SOCKIT_EPROTO, "bad HTTP message: %s in header %zu (%s: %s)", what, i + 1,
+                           sockit__quote(name, qn, sizeof qn), sockit__quote(value, qv, sizeof qv));
+}
+
+/* Every Content-Length (and every element of a list in one) must be the same number. *at is the
+ * last Content-Length header's index (n if none). */
+static int content_length(const sockit_http_header *h, size_t n, uint64_t *out, int *present, size_t *at)
 {
     struct cl_arg a = {0, 0, 0};
+    *at = n;
     for (size_t i = 0; i < n; i++)
         if (h[i].name.n == 14 && !strncasecmp(h[i].name.p, "content-length", 14)) {
+            *at = i;
             each_element(h[i].value, one_length, &a);
-            if (a.bad) return proto("an invalid or conflicting Content-Length", 0);
+            if (a.bad) return framing_error("an invalid or conflicting Content-Length", h, i);
         }
     *present = a.seen;
     *out = a.value;
@@ -419,14 +438,17 @@ static int one_coding(const char *p, size_t n, void *arg)
     return 0;
 }
 
-/* Transfer-Encoding: 0 absent, 1 ends in chunked (once), -1 present otherwise. */
-static int transfer_encoding(const sockit_http_header *h, size_t n)
+/* Transfer-Encoding: 0 absent, 1 ends in chunked (once), -1 present otherwise. *at is the last
+ * Transfer-Encoding header's index. */
+static int transfer_encoding(const sockit_http_header *h, size_t n, size_t *at)
 {
     struct te_arg a = {0, 0, 0};
     int present = 0;
+    *at = n;
     for (size_t i = 0; i < n; i++)
         if (h[i].name.n == 17 && !strncasecmp(h[i].name.p, "transfer-encoding", 17)) {
             present = 1;
+            *at = i;
             each_element(h[i].value, one_coding, &a);
         }
     if (!present) return 0;
@@ -436,13 +458,18 @@ static int transfer_encoding(const sockit_http_header *h, size_t n)
 int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length)
 {
     int has_cl, r;
+    size_t cl_at, te_at;
+    if (!req || !length || (!req->headers && req->nheaders))
+        return null_arg("sockit_http_request_framing", !req ? "the request" : !length ? "length" : "the header array");
     *length = 0;
-    if ((r = content_length(req->headers, req->nheaders, length, &has_cl)) < 0) return r;
-    int te = transfer_encoding(req->headers, req->nheaders);
+    const sockit_http_header *h = req->headers;
+    if ((r = content_length(h, req->nheaders, length, &has_cl, &cl_at)) < 0) return r;
+    int te = transfer_encoding(h, req->nheaders, &te_at);
     if (te && req->version < 11) /* RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty */
-        return proto("Transfer-Encoding in an HTTP/1.0 request", 0);
-    if (te && has_cl) return proto("both Transfer-Encoding and Content-Length", 0);
-    if (te < 0) return proto("a Transfer-Encoding that does not end in chunked", 0);
+        return framing_error("Transfer-Encoding in an HTTP/1.0 request", h, te_at);
+    if (te && has_cl)
+        return framing_error("both Transfer-Encoding and Content-Length", h, te_at > cl_at ? te_at : cl_at);
+    if (te < 0) return framing_error("a Transfer-Encoding that does not end in chunked", h, te_at);
     if (te > 0) return SOCKIT_HTTP_CHUNKED;
     return has_cl ? SOCKIT_HTTP_LENGTH : SOCKIT_HTTP_NO_BODY;
 }
@@ -450,14 +477,20 @@ int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length
 int sockit_http_response_framing(const sockit_http_response *resp, const char *method,
                                  uint64_t *length)
 {
-    int has_cl, r, s = resp->status;
+    int has_cl, r;
+    size_t cl_at, te_at;
+    if (!resp || !length || (!resp->headers && resp->nheaders))
+        return null_arg("sockit_http_response_framing", !resp ? "the response" : !length ? "length" : "the header array");
+    int s = resp->status;
     *length = 0;
     if ((method && !strcmp(method, "HEAD")) || (s >= 100 && s < 200) || s == 204 || s == 304 ||
         (method && !strcmp(method, "CONNECT") && s >= 200 && s < 300))
         return SOCKIT_HTTP_NO_BODY;
-    if ((r = content_length(resp->headers, resp->nheaders, length, &has_cl)) < 0) return r;
-    int te = transfer_encoding(resp->headers, resp->nheaders);
-    if (te && has_cl) return proto("both Transfer-Encoding and Content-Length", 0);
+    const sockit_http_header *h = resp->headers;
+    if ((r = content_length(h, resp->nheaders, length, &has_cl, &cl_at)) < 0) return r;
+    int te = transfer_encoding(h, resp->nheaders, &te_at);
+    if (te && has_cl)
+        return framing_error("both Transfer-Encoding and Content-Length", h, te_at > cl_at ? te_at : cl_at);
     if (te > 0) return SOCKIT_HTTP_CHUNKED;
     if (te < 0) return SOCKIT_HTTP_UNTIL_CLOSE;
     return has_cl ? SOCKIT_HTTP_LENGTH : SOCKIT_HTTP_UNTIL_CLOSE;
