@@ -305,21 +305,44 @@ ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_resp
     return parse_headers(buf, next, end, resp->headers, &resp->nheaders);
 }
 
+/* After the LF that ends at buf[k - 1]: the head's length if an empty line follows, 0 if a
+ * later LF may still end it, -1 if the bytes so far cannot say (more are needed). */
+static inline ssize_t empty_line_at(const char *buf, size_t len, size_t k)
+{
+    if (k < len && buf[k] == '\n') return (ssize_t)(k + 1);
+    if (k + 1 < len && buf[k] == '\r' && buf[k + 1] == '\n') return (ssize_t)(k + 2);
+    if (k >= len || (k + 1 >= len && buf[k] == '\r')) return -1;
+    return 0;
+}
+
 ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned)
 {
     if (!scanned) return null_arg("sockit_http_head_end", "scanned");
     if (!buf) return len ? null_arg("sockit_http_head_end", "the buffer") : incomplete(0);
-    /* Resume a few bytes back: the end may straddle the previous call's last bytes. */
-    size_t i = *scanned > 3 ? *scanned - 3 : 0;
+    /* Resume a few bytes back: the end may straddle the previous call's last bytes. (A *scanned
+     * beyond len breaks the contract; start over rather than read outside buf.) */
+    size_t i = *scanned > 3 && *scanned <= len ? *scanned - 3 : 0;
+    ssize_t e;
+#ifdef __SSE2__
+    /* Every LF of 16 bytes at once: the set bits of one mask. */
+    const __m128i lf = _mm_set1_epi8('\n');
+    for (; len - i >= 16; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(buf + i)), lf));
+        for (; m; m &= m - 1) {
+            if ((e = empty_line_at(buf, len, i + (size_t)__builtin_ctz(m) + 1)) > 0) return e;
+            if (e < 0) goto more;
+        }
+    }
+#endif
     for (;;) {
         const char *nl = memchr(buf + i, '\n', len - i);
         if (!nl) break;
-        size_t k = (size_t)(nl - buf) + 1;
-        if (k < len && buf[k] == '\n') return (ssize_t)(k + 1);
-        if (k + 1 < len && buf[k] == '\r' && buf[k + 1] == '\n') return (ssize_t)(k + 2);
-        if (k >= len || (k + 1 >= len && buf[k] == '\r')) break; /* the answer needs more bytes */
-        i = k;
+        i = (size_t)(nl - buf) + 1;
+        if ((e = empty_line_at(buf, len, i)) > 0) return e;
+        if (e < 0) break;
     }
+more:
     *scanned = len;
     return incomplete(len);
 }
