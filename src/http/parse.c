@@ -340,7 +340,7 @@ ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned)
         if (!nl) break;
         i = (size_t)(nl - buf) + 1;
         if ((e = empty_line_at(buf, len, i)) > 0) return e;
-        if (e < 0) break;
+        if (e < 0) goto more;
     }
 more:
     *scanned = len;
