@@ -323,26 +323,15 @@ ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned)
      * beyond len breaks the contract; start over rather than read outside buf.) */
     size_t i = *scanned > 3 && *scanned <= len ? *scanned - 3 : 0;
     ssize_t e;
-#ifdef __SSE2__
-    /* Every LF of 16 bytes at once: the set bits of one mask. */
-    const __m128i lf = _mm_set1_epi8('\n');
-    for (; len - i >= 16; i += 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(buf + i)), lf));
-        for (; m; m &= m - 1) {
-            if ((e = empty_line_at(buf, len, i + (size_t)__builtin_ctz(m) + 1)) > 0) return e;
-            if (e < 0) goto more;
-        }
-    }
-#endif
+    /* Line by line with memchr: glibc's takes 32 bytes a step where the CPU has AVX2, which
+     * measured fewer instructions than a 16-byte SSE2 scan of every LF here. */
     for (;;) {
         const char *nl = memchr(buf + i, '\n', len - i);
         if (!nl) break;
         i = (size_t)(nl - buf) + 1;
         if ((e = empty_line_at(buf, len, i)) > 0) return e;
-        if (e < 0) goto more;
+        if (e < 0) break;
     }
-more:
     *scanned = len;
     return incomplete(len);
 }
