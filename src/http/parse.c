@@ -207,8 +207,9 @@ static ssize_t parse_headers(const char *buf, const char *p, const char *end, so
         p = scan_token(p + 1, end);
         if (p == end) return incomplete((size_t)(end - buf));
         if (*p != ':')
-            return proto(*p == '\r' || *p == '\n' ? "a header line without a colon"
-                                                  : "a header name that is not a token",
+            return proto(*p == '\r' && p + 1 < end && p[1] != '\n' ? "a CR not followed by LF"
+                         : *p == '\r' || *p == '\n'                 ? "a header line without a colon"
+                                                                  : "a header name that is not a token",
                          (size_t)(p - buf));
         const char *colon = p++;
         while (p < end && (*p == ' ' || *p == '\t')) p++;
@@ -245,12 +246,10 @@ ssize_t sockit_http_parse_request(const char *buf, size_t len, sockit_http_reque
     const char *me = p, *t = ++p;
     p = scan_target(p, end);
     if (p == end) return incomplete(len);
-    if (*p != ' ') {
-        if (p == t && *p != '\r' && *p != '\n') return proto("an empty request target", (size_t)(p - buf));
+    if (*p != ' ')
         return proto(*p == '\r' || *p == '\n' ? "a malformed request line"
                                                : "a request target with a byte it may not contain",
                      (size_t)(p - buf));
-    }
     if (p == t) return proto("an empty request target", (size_t)(p - buf));
     const char *te = p++;
     int version = parse_version(buf, p, end);
