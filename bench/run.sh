@@ -9,3 +9,6 @@ echo
 echo "== echo_bench: sockit echo vs raw epoll, libuv and asyncio (same run, same machine)"
 "$(dirname "$0")/echo_bench.sh" "$BUILD"
 echo; echo "== tls_bench: sockit TLS vs openssl s_time/s_server/s_client (same run, same machine)"; "$(dirname "$0")/tls_bench.sh" "$BUILD"
+echo; echo "== parser_bench: sockit's HTTP parser vs picohttpparser and http-parser (same run, same machine)"
+if [ -x "$BUILD/bench/bench_parser" ]; then "$(dirname "$0")/parser_bench.sh" "$BUILD"
+else echo "bench_parser not built: install libh2o-evloop0.13 (picohttpparser) and libhttp-parser-dev (http-parser)"; fi

@@ -1150,7 +1150,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
     if (!out->body || !out->rest)
         abort();
     out->nbody = out->nrest = 0;
-    out->rc = 0;
+    out->rc = INC;
     size_t pos = 0;
     do {
         size_t n = bytewise ? 1 : split != SIZE_MAX && pos < split ? split - pos : len - pos;
@@ -1161,8 +1161,8 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
             size_t l = 0, rest = 12345;
             int rc = sockit_http_chunked_decode(&d, e, &l, &rest);
             tu_guarded_free(e, 0);
-            if (rc != 0 || l != 0) {
-                CHECK_INT(rc, ==, 0);
+            if (rc != INC || l != 0) {
+                CHECK_CODE(rc, INC);
                 CHECK_INT(l, ==, 0);
             }
         }
@@ -1170,7 +1170,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
         size_t l = n, rest = 12345;
         out->rc = sockit_http_chunked_decode(&d, g, &l, &rest);
         pos += n;
-        if (out->rc >= 0) {
+        if (out->rc == 1 || out->rc == INC) {
             if (l > n) {
                 CHECK_INT(l, <=, n);
                 l = n;
@@ -1188,7 +1188,7 @@ static void decode(const char *in, size_t len, size_t split, int bytewise, struc
             out->nrest = rest + len - pos;
         }
         tu_guarded_free(g, n);
-    } while (out->rc == 0 && pos < len);
+    } while (out->rc == INC && pos < len);
 }
 
 static void dec_free(struct dec *x)
@@ -1271,7 +1271,7 @@ static void check_dec_ok(const struct chunk_ok *c)
         tu_pass();
 }
 
-/* Every proper prefix of a complete body decodes to 0 (more needed) with the body bytes so far. */
+/* Every proper prefix of a complete body decodes to SOCKIT_EINCOMPLETE (more needed) with the body bytes so far. */
 static void check_dec_prefixes(const struct chunk_ok *c)
 {
     /* The prefixes end before the last byte of the terminating empty line. */
@@ -1280,7 +1280,7 @@ static void check_dec_prefixes(const struct chunk_ok *c)
     for (size_t k = 0; k < end; k++) {
         struct dec x;
         decode(c->in, k, SIZE_MAX, 0, &x);
-        if ((x.rc != 0 || x.nbody > c->nbody || memcmp(x.body, c->body, x.nbody)) && bad++ < 3) {
+        if ((x.rc != INC || x.nbody > c->nbody || memcmp(x.body, c->body, x.nbody)) && bad++ < 3) {
             TU_CTX("chunked %s, prefix of %zu bytes: rc %d, body %s", c->name, k, x.rc,
                    esc(x.body, x.nbody));
             CHECK_TRUE(0);
@@ -1324,7 +1324,7 @@ static void test_chunked_incomplete(void)
             TU_CTX("chunked incomplete %s (%s): %s", inc[i].name, m ? "byte by byte" : "whole",
                    esc(inc[i].in, inc[i].len));
             decode(inc[i].in, inc[i].len, SIZE_MAX, m, &x);
-            CHECK_INT(x.rc, ==, 0);
+            CHECK_CODE(x.rc, INC);
             CHECK_INT(x.nbody, ==, inc[i].nbody);
             if (x.nbody == inc[i].nbody)
                 CHECK_MEM(x.body, inc[i].body, x.nbody);
@@ -1501,13 +1501,13 @@ static void test_chunked_choices(void)
         decode(probes[i].in, probes[i].len, SIZE_MAX, 1, &y);
         TU_CTX("chunked %s: whole and byte by byte agree", probes[i].name);
         CHECK_INT(x.rc, ==, y.rc);
-        if (x.rc >= 0 && x.rc == y.rc) {
+        if ((x.rc == 1 || x.rc == INC) && x.rc == y.rc) {
             CHECK_INT(x.nbody, ==, y.nbody);
             if (x.nbody == y.nbody)
                 CHECK_MEM(x.body, y.body, x.nbody);
         }
         printf("NOTE chunked %s: %s -> %d%s\n", probes[i].name, esc(probes[i].in, probes[i].len),
-               x.rc, x.rc < 0 ? " (SOCKIT_EPROTO)" : x.rc ? " (complete)" : " (more needed)");
+               x.rc, x.rc == INC ? " (more needed)" : x.rc < 0 ? " (SOCKIT_EPROTO)" : " (complete)");
         dec_free(&x);
         dec_free(&y);
     }
@@ -1530,14 +1530,14 @@ static void test_chunked_large(void)
     uint64_t want = tu_fnv1a(TU_FNV_INIT, in + h, data), got = TU_FNV_INIT;
     sockit_http_chunked d;
     sockit_http_chunked_init(&d);
-    int rc = 0;
+    int rc = INC;
     size_t total = 0;
     char *buf = malloc(4096);
-    for (size_t pos = 0; pos < len && rc == 0; pos += 4096) {
+    for (size_t pos = 0; pos < len && rc == INC; pos += 4096) {
         size_t n = len - pos < 4096 ? len - pos : 4096, rest = 0;
         memcpy(buf, in + pos, n);
         rc = sockit_http_chunked_decode(&d, buf, &n, &rest);
-        if (rc >= 0) {
+        if (rc == 1 || rc == INC) {
             got = tu_fnv1a(got, buf, n);
             total += n;
         }
@@ -1554,9 +1554,238 @@ static void test_chunked_large(void)
     struct dec x;
     TU_CTX("chunk of 2^60 bytes");
     decode(big, sizeof big - 1, SIZE_MAX, 0, &x);
-    CHECK_INT(x.rc, ==, 0);
+    CHECK_CODE(x.rc, INC);
     CHECK_INT(x.nbody, ==, 6);
     dec_free(&x);
+}
+
+/* ---- issue 7: NULL arguments, the incomplete message, positions in messages ---------------- */
+
+/* Every entry point: a NULL buffer with length 0 is "incomplete" (nothing received yet), a NULL
+ * buffer with a length or a NULL output is -EINVAL with a message of its own; never a crash. */
+static void test_null_arguments(void)
+{
+    sockit_http_header h[4];
+    sockit_http_request req = {.headers = h, .nheaders = 4};
+    sockit_http_response resp = {.headers = h, .nheaders = 4};
+    sockit_http_request req_noh = {.headers = NULL, .nheaders = 4};
+    sockit_http_response resp_noh = {.headers = NULL, .nheaders = 4};
+    sockit_http_request req_zero = {.headers = NULL, .nheaders = 0};
+    sockit_http_chunked d;
+    size_t scanned = 0, len = 0, rest = 0, len5 = 5;
+    uint64_t length;
+    char one[] = "x";
+    static const struct {
+        const char *name;
+        int call; /* which call below */
+        ssize_t want;
+    } cases[] = {
+        {"parse_request(NULL, 0, req)", 0, INC},
+        {"parse_request(NULL, 5, req)", 1, -EINVAL},
+        {"parse_request(buf, 1, NULL)", 2, -EINVAL},
+        {"parse_request with headers NULL and nheaders 4", 3, -EINVAL},
+        {"parse_request(NULL, 0) with headers NULL and nheaders 0", 4, INC},
+        {"parse_response(NULL, 0, resp)", 5, INC},
+        {"parse_response(NULL, 5, resp)", 6, -EINVAL},
+        {"parse_response(buf, 1, NULL)", 7, -EINVAL},
+        {"parse_response with headers NULL and nheaders 4", 8, -EINVAL},
+        {"head_end(NULL, 0, &scanned)", 9, INC},
+        {"head_end(NULL, 5, &scanned)", 10, -EINVAL},
+        {"head_end(buf, 1, NULL)", 11, -EINVAL},
+        {"chunked_decode(d, NULL, &0, &rest)", 12, INC},
+        {"chunked_decode(d, NULL, &5, &rest)", 13, -EINVAL},
+        {"chunked_decode(NULL, buf, &len, &rest)", 14, -EINVAL},
+        {"chunked_decode(d, buf, NULL, &rest)", 15, -EINVAL},
+        {"chunked_decode(d, buf, &len, NULL)", 16, -EINVAL},
+        {"request_framing(NULL, &length)", 17, -EINVAL},
+        {"request_framing(req, NULL)", 18, -EINVAL},
+        {"response_framing(NULL, \"GET\", &length)", 19, -EINVAL},
+        {"response_framing(resp, \"GET\", NULL)", 20, -EINVAL},
+        {"request_framing with headers NULL and nheaders 4", 21, -EINVAL},
+        {"response_framing with headers NULL and nheaders 4", 22, -EINVAL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ssize_t r = 0;
+        TU_CTX("%s", cases[i].name);
+        arm_errmsg();
+        sockit_http_chunked_init(&d);
+        len = 0;
+        len5 = 5;
+        switch (cases[i].call) {
+        case 0: r = sockit_http_parse_request(NULL, 0, &req); break;
+        case 1: r = sockit_http_parse_request(NULL, 5, &req); break;
+        case 2: r = sockit_http_parse_request(one, 1, NULL); break;
+        case 3: r = sockit_http_parse_request(one, 1, &req_noh); break;
+        case 4: r = sockit_http_parse_request(NULL, 0, &req_zero); break;
+        case 5: r = sockit_http_parse_response(NULL, 0, &resp); break;
+        case 6: r = sockit_http_parse_response(NULL, 5, &resp); break;
+        case 7: r = sockit_http_parse_response(one, 1, NULL); break;
+        case 8: r = sockit_http_parse_response(one, 1, &resp_noh); break;
+        case 9: r = sockit_http_head_end(NULL, 0, &scanned); break;
+        case 10: r = sockit_http_head_end(NULL, 5, &scanned); break;
+        case 11: r = sockit_http_head_end(one, 1, NULL); break;
+        case 12: r = sockit_http_chunked_decode(&d, NULL, &len, &rest); break;
+        case 13: r = sockit_http_chunked_decode(&d, NULL, &len5, &rest); break;
+        case 14: r = sockit_http_chunked_decode(NULL, one, &len, &rest); break;
+        case 15: r = sockit_http_chunked_decode(&d, one, NULL, &rest); break;
+        case 16: r = sockit_http_chunked_decode(&d, one, &len, NULL); break;
+        case 17: r = sockit_http_request_framing(NULL, &length); break;
+        case 18: r = sockit_http_request_framing(&req, NULL); break;
+        case 19: r = sockit_http_response_framing(NULL, "GET", &length); break;
+        case 20: r = sockit_http_response_framing(&resp, "GET", NULL); break;
+        case 21: r = sockit_http_request_framing(&req_noh, &length); break;
+        case 22: r = sockit_http_response_framing(&resp_noh, "GET", &length); break;
+        }
+        CHECK_CODE(r, cases[i].want);
+        check_own_message();
+        if (cases[i].want == -EINVAL)
+            CHECK_CONTAINS(sockit_errmsg(), "NULL");
+    }
+    /* The helpers answer "not there" for NULL, and init ignores it. */
+    TU_CTX("header_find, value_has, chunked_init with NULL");
+    h[0].name = (sockit_str){"Host", 4};
+    h[0].value = (sockit_str){"h", 1};
+    CHECK_TRUE(sockit_http_header_find(NULL, 0, "Host") == NULL);
+    CHECK_TRUE(sockit_http_header_find(NULL, 3, "Host") == NULL);
+    CHECK_TRUE(sockit_http_header_find(h, 1, NULL) == NULL);
+    CHECK_TRUE(sockit_http_header_find(h, 1, "host") == &h[0]);
+    CHECK_INT(sockit_http_value_has((sockit_str){"a, b", 4}, NULL), ==, 0);
+    CHECK_INT(sockit_http_value_has((sockit_str){NULL, 0}, "a"), ==, 0);
+    sockit_http_chunked_init(NULL);
+    tu_pass();
+}
+
+/* After "incomplete", sockit_errmsg() says so (with the bytes seen), never an older failure's
+ * sentence; every parser returns the same code for it. */
+static void test_incomplete_message(void)
+{
+    static const struct {
+        const char *name;
+        int kind; /* 0 request, 1 response, 2 head_end, 3 chunked */
+        const char *in;
+        size_t len;
+        const char *msg;
+    } cases[] = {
+        {"request: nothing", 0, IN(""), "(0 bytes so far)"},
+        {"request: half a request line", 0, IN("GET /ind"), "(8 bytes so far)"},
+        {"request: no empty line", 0, IN("GET / HTTP/1.1\r\nHost: h\r\n"), "(25 bytes so far)"},
+        {"request: CR of the last line", 0, IN("GET / HTTP/1.1\r\n\r"), "(17 bytes so far)"},
+        {"request: empty lines only", 0, IN("\r\n\r\n"), "(4 bytes so far)"},
+        {"response: HTTP/", 1, IN("HTTP/"), "(5 bytes so far)"},
+        {"response: status line", 1, IN("HTTP/1.1 200 OK\r\n"), "(17 bytes so far)"},
+        {"response: half a header", 1, IN("HTTP/1.1 200 OK\r\nServer: x"), "(26 bytes so far)"},
+        {"head_end: no empty line", 2, IN("GET / HTTP/1.1\r\n"), "(16 bytes so far)"},
+        {"chunked: size line", 3, IN("5\r\n"), "(3 bytes so far)"},
+        {"chunked: part of the data", 3, IN("5\r\nhel"), "(6 bytes so far)"},
+        {"chunked: in a trailer", 3, IN("0\r\nX: y\r\n"), "(9 bytes so far)"},
+        {"chunked: nothing", 3, IN(""), "(0 bytes so far)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TU_CTX("incomplete %s: %s", cases[i].name, esc(cases[i].in, cases[i].len));
+        char *g = tu_guarded(cases[i].in, cases[i].len);
+        sockit_http_header h[8];
+        ssize_t r = 0;
+        arm_errmsg();
+        if (cases[i].kind == 0) {
+            sockit_http_request req = {.headers = h, .nheaders = 8};
+            r = sockit_http_parse_request(g, cases[i].len, &req);
+        } else if (cases[i].kind == 1) {
+            sockit_http_response resp = {.headers = h, .nheaders = 8};
+            r = sockit_http_parse_response(g, cases[i].len, &resp);
+        } else if (cases[i].kind == 2) {
+            size_t scanned = 0;
+            r = sockit_http_head_end(g, cases[i].len, &scanned);
+        } else {
+            sockit_http_chunked d;
+            size_t l = cases[i].len, rest;
+            sockit_http_chunked_init(&d);
+            r = sockit_http_chunked_decode(&d, g, &l, &rest);
+        }
+        tu_guarded_free(g, cases[i].len);
+        CHECK_CODE(r, INC);
+        check_own_message();
+        CHECK_CONTAINS(sockit_errmsg(), "incomplete");
+        CHECK_CONTAINS(sockit_errmsg(), cases[i].msg);
+    }
+}
+
+/* Errors name the real position: the byte in the input for the parsers (for the chunked
+ * decoder, in the buffer of that call), the header for the framing functions. */
+static void test_error_positions(void)
+{
+    static const struct {
+        const char *name;
+        int kind; /* 0 request, 1 response, 2 chunked, 3 request framing, 4 response framing */
+        const char *in;
+        size_t len;
+        const char *msg;
+    } cases[] = {
+        {"method", 0, IN("GE(T / HTTP/1.1\r\n\r\n"), "at byte 2"},
+        {"target", 0, IN("GET /a\x01 HTTP/1.1\r\n\r\n"), "at byte 6"},
+        {"version", 0, IN("GET / HTTP/2.0\r\n\r\n"), "at byte 6"},
+        {"after an empty line", 0, IN("\r\nGET / HTTP/1.1\r\n\tX: 1\r\n\r\n"), "at byte 18"},
+        {"name", 0, IN("GET / HTTP/1.1\r\nHost : h\r\n\r\n"), "at byte 20"},
+        {"bare CR in a name", 0, IN("GET / HTTP/1.1\r\nHo\rst: h\r\n\r\n"),
+         "a CR not followed by LF at byte 18"},
+        {"bad first byte of the target", 0, IN("GET \x01 HTTP/1.1\r\n\r\n"),
+         "a request target with a byte it may not contain at byte 4"},
+        {"empty target", 0, IN("GET  / HTTP/1.1\r\n\r\n"), "an empty request target at byte 4"},
+        {"value", 0, IN("GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n"), "at byte 20"},
+        {"bare CR in the third header", 0, IN("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\rx\r\n\r\n"),
+         "at byte 32"},
+        {"response prefix", 1, IN("HTTX/1.1 200 OK\r\n\r\n"), "at byte 3"},
+        {"status", 1, IN("HTTP/1.1 2x0 OK\r\n\r\n"), "at byte 10"},
+        {"reason", 1, IN("HTTP/1.1 200 O\x01K\r\n\r\n"), "at byte 14"},
+        {"response header", 1, IN("HTTP/1.1 200 OK\r\nA: 1\r\nB\x7f: 2\r\n\r\n"), "at byte 24"},
+        {"chunk data too long", 2, IN("5\r\nhelloX\r\n0\r\n\r\n"), "at byte 8"},
+        {"chunk size", 2, IN("5\r\nhello\r\nz\r\n"), "at byte 10"},
+        {"trailer", 2, IN("1\r\na\r\n0\r\nX: \x01\r\n\r\n"), "at byte 12"},
+        {"invalid Content-Length", 3, IN("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n"),
+         "in header 2 (\"Content-Length\": \"1x\")"},
+        {"conflicting Content-Length", 3,
+         IN("POST / HTTP/1.1\r\nContent-Length: 5\r\nA: b\r\ncontent-length: 6\r\n\r\n"),
+         "in header 3 (\"content-length\": \"6\")"},
+        {"TE and CL", 3,
+         IN("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+         "in header 2 (\"Content-Length\": \"5\")"},
+        {"TE not chunked", 3, IN("POST / HTTP/1.1\r\nA: b\r\nTransfer-Encoding: gzip\r\n\r\n"),
+         "in header 2 (\"Transfer-Encoding\": \"gzip\")"},
+        {"TE in HTTP/1.0", 3, IN("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+         "in header 1"},
+        {"response CL", 4, IN("HTTP/1.1 200 OK\r\nA: b\r\nC: d\r\nContent-Length: -1\r\n\r\n"),
+         "in header 3 (\"Content-Length\": \"-1\")"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TU_CTX("position %s: %s", cases[i].name, esc(cases[i].in, cases[i].len));
+        ssize_t r = 0;
+        uint64_t length;
+        arm_errmsg();
+        if (cases[i].kind == 0 || cases[i].kind == 3) {
+            sockit_http_request req;
+            r = parse_req(cases[i].in, cases[i].len, MAXH, &req);
+            if (cases[i].kind == 3) {
+                CHECK_INT(r, ==, (ssize_t)cases[i].len);
+                if (r > 0)
+                    r = sockit_http_request_framing(&req, &length);
+            }
+        } else if (cases[i].kind == 1 || cases[i].kind == 4) {
+            sockit_http_response resp;
+            r = parse_resp(cases[i].in, cases[i].len, MAXH, &resp);
+            if (cases[i].kind == 4) {
+                CHECK_INT(r, ==, (ssize_t)cases[i].len);
+                if (r > 0)
+                    r = sockit_http_response_framing(&resp, "GET", &length);
+            }
+        } else {
+            struct dec x;
+            decode(cases[i].in, cases[i].len, SIZE_MAX, 0, &x);
+            r = x.rc;
+            dec_free(&x);
+        }
+        CHECK_CODE(r, PROTO);
+        check_own_message();
+        CHECK_CONTAINS(sockit_errmsg(), cases[i].msg);
+    }
 }
 
 /* ---- hostile input: linear time on 1 MiB heads ----------------------------------------------- */
@@ -1630,5 +1859,8 @@ int main(void)
     TU_RUN(test_chunked_choices, 10);
     TU_RUN(test_chunked_large, 30);
     TU_RUN(test_hostile_large, 60);
+    TU_RUN(test_null_arguments, 10);
+    TU_RUN(test_incomplete_message, 10);
+    TU_RUN(test_error_positions, 10);
     return tu_done();
 }

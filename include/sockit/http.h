@@ -6,9 +6,18 @@
  *   > 0                  the length of the complete head (request/status line + headers + the
  *                        empty line): the body, if any, starts there;
  *   SOCKIT_EINCOMPLETE   not enough bytes yet: call again with more (nothing is kept between calls);
- *   SOCKIT_EPROTO        malformed: answer 400 (sockit_errmsg() says what and where);
- *   SOCKIT_ETOOLONG      more headers than the caller's array holds: answer 431.
+ *   SOCKIT_EPROTO        malformed: answer 400 (sockit_errmsg() says what and at which byte);
+ *   SOCKIT_ETOOLONG      more headers than the caller's array holds: answer 431;
+ *   -EINVAL              a NULL output (or a NULL header array with a capacity), or a NULL buffer
+ *                        with a non-zero length. A NULL buffer with length 0 is SOCKIT_EINCOMPLETE.
  * Every string is a pointer and a length into the caller's buffer, which must outlive them.
+ *
+ * SOCKIT_EINCOMPLETE is the one "need more bytes" code of every parser here (the heads,
+ * sockit_http_head_end and the chunked decoder alike). It sets sockit_errmsg() too ("http:
+ * incomplete message (N bytes so far)"), so a message left by an older failure is never shown as
+ * this call's. Every negative result sets the message. Errors are found as soon as the offending
+ * byte arrives (a prefix of a valid head is always SOCKIT_EINCOMPLETE; once a prefix is an error,
+ * every longer input is one too).
  *
  * Strict where ambiguity is dangerous (request smuggling, response splitting): a header line that
  * starts with whitespace (obsolete folding), whitespace between a header name and its colon, a
@@ -53,21 +62,23 @@ typedef struct sockit_http_response {
  * SOCKIT_EINCOMPLETE. *scanned (0 the first time) remembers how far earlier calls looked, so a
  * peer that sends its head a byte at a time costs linear work in all, not quadratic: call this
  * as bytes arrive and the parse functions once it succeeds. buf must start at the request or
- * status line (skip any empty lines before it yourself). */
+ * status line (skip any empty lines before it yourself). -EINVAL if scanned is NULL or buf is NULL
+ * with len > 0. It only finds the end: the parse may still refuse the head. */
 SOCKIT_API ssize_t sockit_http_head_end(const char *buf, size_t len, size_t *scanned);
 
-/* Parses a request head from buf[0, len). See the top of this file for the results. */
+/* Parses a request head from buf[0, len). See the top of this file for the results. Never reads
+ * outside buf[0, len) nor writes past req->headers[req->nheaders - 1]. */
 SOCKIT_API ssize_t sockit_http_parse_request(const char *buf, size_t len, sockit_http_request *req);
 
 /* Parses a response head. */
 SOCKIT_API ssize_t sockit_http_parse_response(const char *buf, size_t len, sockit_http_response *resp);
 
-/* The first header named `name` (case-insensitive), or NULL. */
+/* The first header named `name` (case-insensitive), or NULL (also when h or name is NULL). */
 SOCKIT_API const sockit_http_header *sockit_http_header_find(const sockit_http_header *h, size_t n,
                                                              const char *name);
 
 /* 1 if a comma-separated header value (e.g. Connection: "keep-alive, Upgrade") lists token,
- * case-insensitively. */
+ * case-insensitively; 0 otherwise (also when value.p or token is NULL). */
 SOCKIT_API int sockit_http_value_has(sockit_str value, const char *token);
 
 /* How a message body is delimited (RFC 9112 section 6.3). */
@@ -79,11 +90,12 @@ typedef enum sockit_http_framing {
 } sockit_http_framing;
 
 /* The framing of a request: Content-Length or chunked, else no body. SOCKIT_EPROTO for an
- * ambiguous or invalid combination (see the top of this file). */
+ * ambiguous or invalid combination (see the top of this file); its message names the header
+ * (its number in the head, from 1, its name and value). -EINVAL if req or length is NULL. */
 SOCKIT_API int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length);
 
 /* The framing of a response to a request with method `method` (HEAD, and 1xx/204/304 statuses,
- * have no body; a 2xx to CONNECT neither). */
+ * have no body; a 2xx to CONNECT neither). Errors as for sockit_http_request_framing. */
 SOCKIT_API int sockit_http_response_framing(const sockit_http_response *resp, const char *method,
                                             uint64_t *length);
 
@@ -95,14 +107,20 @@ typedef struct sockit_http_chunked {
     size_t ext_len;   /* private: bytes of chunk extension / trailer line seen (bounded) */
 } sockit_http_chunked;
 
-/* Prepares d to decode one chunked body. */
+/* Prepares d to decode one chunked body (does nothing if d is NULL). */
 SOCKIT_API void sockit_http_chunked_init(sockit_http_chunked *d);
 
 /* Decodes in place: buf[0, *len) holds bytes received; on return buf[0, *len) holds the body
- * bytes they contained (framing removed). Returns 0 when more input is needed, 1 when the body
- * and its trailers are complete (then *rest is the count of bytes after the body that were in buf
- * — the next message — moved to start at buf + *len), or SOCKIT_EPROTO. Chunk extensions and
- * trailers are skipped (each line at most 8 KiB). */
+ * bytes they contained (framing removed). Returns
+ *   SOCKIT_EINCOMPLETE  more input is needed (the body bytes in buf[0, *len) are still valid:
+ *                       hand them on, then call again with the next bytes);
+ *   1                   the body and its trailers are complete: *rest is the count of bytes after
+ *                       the body that were in buf (the next message), moved to start at
+ *                       buf + *len;
+ *   SOCKIT_EPROTO       malformed (the message names the byte in this call's buf);
+ *   -EINVAL             d, len or rest NULL, buf NULL with *len > 0, or d not initialised.
+ * buf NULL with *len 0 is SOCKIT_EINCOMPLETE (or 1 if the body was already complete). Chunk
+ * extensions and trailers are skipped (each line at most 8 KiB). */
 SOCKIT_API int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len,
                                           size_t *rest);
 
