@@ -187,19 +187,13 @@ static void test_path_table(void)
     CHECK_INT(sockit__http_path_status(SOCKIT__PATH_ETOOLONG), ==, 414);
 }
 
-/* The invariants every accepted path holds. */
+/* The invariants every accepted path holds (written with strstr, unlike the fuzzer's walk over
+ * the segments, so that the two checks are independent). */
 static int path_sound(const char *p, size_t n)
 {
     if (n == 0 || p[0] != '/' || strlen(p) != n) return 0;
-    if (strstr(p, "//") || strchr(p, '\\')) return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '/') continue;
-        size_t e = i + 1;
-        while (e < n && p[e] != '/')
-            e++;
-        size_t seg = e - i - 1;
-        if ((seg == 1 && p[i + 1] == '.') || (seg == 2 && p[i + 1] == '.' && p[i + 2] == '.')) return 0;
-    }
+    if (strstr(p, "//") || strchr(p, '\\') || strstr(p, "/./") || strstr(p, "/../")) return 0;
+    if ((n >= 2 && !strcmp(p + n - 2, "/.")) || (n >= 3 && !strcmp(p + n - 3, "/.."))) return 0;
     return 1;
 }
 
