@@ -296,6 +296,9 @@ static void setup_root(void)
     lnk("sub", "in_dir");                        /* a directory inside */
     lnk("../index.html", "sub/up_in");           /* climbs, but stays inside */
     lnk("deeper/../a.txt", "sub/round");         /* down and back up, inside */
+    char abs_in[512];
+    snprintf(abs_in, sizeof abs_in, "%s/index.html", root);
+    lnk(abs_in, "abs_in");                       /* absolute, to a file inside: still refused */
     lnk("loop1", "loop2");
     lnk("loop2", "loop1");
     lnk("nonexistent", "dangling");
@@ -346,6 +349,9 @@ static const struct open_case {
     {"/rel_out2", -EXDEV, 0, NULL, -ELOOP},
     {"/abs_out", -EXDEV, 0, NULL, -ELOOP},
     {"/zero", -EXDEV, 0, NULL, -ELOOP},
+    {"/abs_in", -EXDEV, 0, NULL, -ELOOP},
+    {"/sub/../../secret", -EXDEV, 0, NULL, -EXDEV}, /* not a decoded path, but never out */
+    {"/in_dir/../index.html", 0, 0, "<h1>hi</h1>", -ELOOP},
     {"/dir_out", -EXDEV, 0, NULL, -ELOOP},
     {"/dir_out/", -EXDEV, 0, NULL, -ELOOP},
     {"/in_file", 0, 0, "aaa", -ELOOP},
