@@ -148,7 +148,7 @@ static void ts_close(sockit_conn *c, int reason)
         SU_INC(t->r_other);
 }
 
-static size_t echo(sockit_conn *c, const char *data, size_t len)
+static size_t echo(sockit_conn *c, char *data, size_t len)
 {
     struct ts *t = ts_of(c);
     int r = sockit_conn_send(c, data, len);
@@ -190,7 +190,7 @@ static void pump(sockit_conn *c)
 /* Command mode: a connection whose first bytes are "G " is a generator connection taking lines
  * "G <n>\n" (one at a time: while one is being generated the rest is left unconsumed);
  * any other connection is an echo connection. */
-static size_t cmd_data(sockit_conn *c, const char *data, size_t len)
+static size_t cmd_data(sockit_conn *c, char *data, size_t len)
 {
     struct cs *s = sockit_conn_data(c);
     if (!s)
@@ -1354,7 +1354,7 @@ static void pr_resume(sockit_loop *loop, sockit_timer *t, void *arg)
     sockit_conn_resume(p->c);
 }
 
-static size_t pr_data(sockit_conn *c, const char *data, size_t len)
+static size_t pr_data(sockit_conn *c, char *data, size_t len)
 {
     struct pr *p = &g_pr;
     int n = SU_INC(p->calls);
@@ -1508,7 +1508,7 @@ static void test_on_open_greet_refuse(void)
     ts_finish(&t);
 }
 
-static size_t hoard(sockit_conn *c, const char *data, size_t len)
+static size_t hoard(sockit_conn *c, char *data, size_t len)
 {
     return 0; /* never consumes */
 }
@@ -1557,7 +1557,7 @@ static int sr_open(sockit_conn *c)
     return ts_open(c);
 }
 
-static size_t sr_data(sockit_conn *c, const char *data, size_t len)
+static size_t sr_data(sockit_conn *c, char *data, size_t len)
 {
     static unsigned char big[1 << 20];
     SU_SET(g_sr.first, sockit_conn_send(c, big, sizeof big)); /* 1 MiB > 4 x 64 KiB */
@@ -1679,7 +1679,7 @@ static void test_pipelined_backpressure(void)
 
 static int sa_after_shut; /* bytes received after the server's half-close */
 
-static size_t sa_data(sockit_conn *c, const char *data, size_t len)
+static size_t sa_data(sockit_conn *c, char *data, size_t len)
 {
     struct cs *s = sockit_conn_data(c);
     if (s->kind == 'S') {
@@ -1762,7 +1762,7 @@ static void test_conn_shutdown_abort(void)
 
 /* ---- stop from inside a callback ------------------------------------------------------------------ */
 
-static size_t stop_data(sockit_conn *c, const char *data, size_t len)
+static size_t stop_data(sockit_conn *c, char *data, size_t len)
 {
     if (len >= 4 && memcmp(data, "STOP", 4) == 0)
         sockit_server_stop(sockit_conn_server(c));

@@ -1639,7 +1639,7 @@ static int es_open(sockit_conn *c)
     return 0;
 }
 
-static size_t es_echo(sockit_conn *c, const char *data, size_t len)
+static size_t es_echo(sockit_conn *c, char *data, size_t len)
 {
     return sockit_conn_send(c, data, len) == -ENOBUFS ? 0 : len;
 }
@@ -1658,7 +1658,7 @@ struct hc {
     size_t n;
 };
 
-static size_t hc_data(sockit_conn *c, const char *data, size_t len)
+static size_t hc_data(sockit_conn *c, char *data, size_t len)
 {
     struct hc *h = sockit_conn_data(c);
     if (!h) {
@@ -1911,7 +1911,7 @@ static int gen_open(sockit_conn *c)
     return es_open(c);
 }
 
-static size_t gen_data(sockit_conn *c, const char *data, size_t len)
+static size_t gen_data(sockit_conn *c, char *data, size_t len)
 {
     struct gen *g = sockit_conn_data(c);
     if (!g->started && memchr(data, '\n', len)) {
@@ -1994,7 +1994,7 @@ out:
 }
 
 /* sockit_conn_shutdown over TLS is the TLS half-close: close_notify, then reading goes on. */
-static size_t sd_data(sockit_conn *c, const char *data, size_t len)
+static size_t sd_data(sockit_conn *c, char *data, size_t len)
 {
     if (memmem(data, len, "bye\n", 4)) {
         sockit_conn_send(c, "ok\n", 3);
