@@ -19,6 +19,7 @@
  * descriptors it had before the server was made.
  */
 #include "server_util.h"
+#include "tls_util.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -2617,6 +2618,10 @@ static int st_open(sockit_conn *c)
         if (((unsigned char *)st)[i])
             SU_INC(st_bad); /* zeroed at each accept, also in a reused slot */
     st->id = (uint64_t)SU_INC(st_next_id);
+    char subject[64];
+    if (sockit_conn_tls_alpn(c) != NULL || sockit_conn_tls_peer_subject(c, subject, sizeof subject) != -EINVAL ||
+        sockit_conn_tls_peer_cert(c, NULL, 0) != -EINVAL)
+        SU_INC(st_bad); /* a plain connection has no TLS facts */
     sockit_conn_set_data(c, (void *)(uintptr_t)st->id);
     memset(st->zero, 0x5a, sizeof st->zero);
     SU_INC(ts_of(c)->opens);
@@ -2677,6 +2682,96 @@ static void test_conn_state(void)
     CHECK_CONTAINS(sockit_errmsg(), "conn_state_size");
 }
 
+/* ---- TLS as a connection layer -------------------------------------------------------------------- */
+
+static tlsu_certs tl_certs;
+static char tl_alpn[64];
+static int tl_subject = 1;
+static ssize_t tl_cert = 1;
+
+static int tl_open(sockit_conn *c)
+{
+    const char *a = sockit_conn_tls_alpn(c);
+    char subject[256];
+    snprintf(tl_alpn, sizeof tl_alpn, "%s", a ? a : "(null)");
+    SU_SET(tl_subject, sockit_conn_tls_peer_subject(c, subject, sizeof subject));
+    SU_SET(tl_cert, sockit_conn_tls_peer_cert(c, NULL, 0));
+    return ts_open(c);
+}
+
+/* "F\n" asks for the segments, a number for the producer. */
+static size_t tl_data(sockit_conn *c, char *data, size_t len)
+{
+    return data[0] == 'F' ? sq_data(c, data, len) : bd_data(c, data, len);
+}
+
+/* The same server tests over TLS, with the layer doing the work: the segments (a file range read
+ * and encrypted by the layer), and a producer landing exactly on out_limit — the case that stalled
+ * a TLS stream at 7.6 of 16 MiB. Plus what the layer tells handlers: ALPN, the peer certificate. */
+static void test_tls_layer(void)
+{
+    char dir[64];
+    if (tlsu_make_certs(&tl_certs) < 0) {
+        CHECK_TRUE(!"openssl made the test certificates");
+        return;
+    }
+    struct ts t;
+    ts_init(&t);
+    t.fd_start = su_fd_count();
+    sq_fd = sq_make_file(dir, sizeof dir);
+    SU_SET(sq_releases, 0);
+    SU_SET(bd_exact, 0);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_open = tl_open;
+    cbs.on_data = tl_data;
+    cbs.on_writable = bd_writable;
+    sockit_server_config cfg = {.workers = 1, .cbs = &cbs, .user = &t, .log = ts_log, .out_limit = 65536};
+    t.out_limit = cfg.out_limit;
+    tlsu_es f;
+    if (tlsu_es_start(&f, &tl_certs, &cfg, "http/1.1") == 0) {
+        t.srv = f.srv;
+        sockit_server_addr(f.srv, &t.addr);
+        sockit_sock *s;
+        CHECK_OK(tlsu_es_dial(&f, &s, 10));
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "F\n", 2, 0));
+            sq_check_stream(s);
+            sockit_close(s);
+        }
+        CHECK_STR(tl_alpn, "http/1.1");
+        CHECK_INT(SU_GET(tl_subject), ==, 0); /* the client sent no certificate */
+        CHECK_INT(SU_GET(tl_cert), ==, 0);
+        for (int i = 0; i < 4; i++)
+            CHECK_CODE(SU_GET(sq_results[i]), 0);
+        CHECK_TRUE(SU_WAIT(SU_GET(sq_releases) == 1, 5));
+        /* The exact boundary, over TLS. */
+        const uint64_t total = 8 << 20;
+        CHECK_OK(tlsu_es_dial(&f, &s, 10));
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "8388608\n", 8, 0));
+            CHECK_TRUE(SU_WAIT(SU_GET(bd_exact) >= 1, 10));
+            long long bad;
+            int end;
+            uint64_t got = su_read_pattern(s, total + 1, &bad, &end);
+            CHECK_INT(got, ==, total);
+            CHECK_INT(bad, ==, -1);
+            CHECK_INT(end, ==, 0);
+            sockit_close(s);
+        }
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).active == 0, 5));
+        CHECK_INT(SU_GET(t.r_other) + SU_GET(t.r_reset) + SU_GET(t.r_toolong), ==, 0);
+    }
+    tlsu_es_stop(&f);
+    CHECK_INT(SU_GET(t.closes), ==, SU_GET(t.opens));
+    close(sq_fd);
+    sq_fd = -1;
+    CHECK_INT(su_fd_count(), ==, t.fd_start);
+    unlink(sq_path);
+    rmdir(dir);
+    tlsu_rmdir(tl_certs.dir);
+    pthread_mutex_destroy(&t.mu);
+}
+
 /* ---- main ----------------------------------------------------------------------------------------- */
 
 /* SOCKIT_TEST_ONLY=substring runs only the cases whose name contains it (for debugging). */
@@ -2726,6 +2821,7 @@ int main(void)
     RUN(test_send_from_on_close, 10);
     RUN(test_eof_with_held_input, 10);
     RUN(test_conn_state, 15);
+    RUN(test_tls_layer, 40);
     RUN(test_threaded_clients, 30);
     RUN(test_threaded_overflow, 15);
     RUN(test_threaded_stop_grace, 15);
