@@ -140,9 +140,6 @@ int64_t sockit__secs_ns(double secs);
 struct sockit_conn *sockit__conn_alloc(struct worker *w);
 void sockit__conn_release(struct sockit_conn *c);
 void sockit__conn_started(struct sockit_conn *c); /* the slot is watched: on_open (or handshake) */
-void sockit__conn_teardown(struct sockit_conn *c);
-void sockit__conn_fail(struct sockit_conn *c, int reason);
-void sockit__conn_settle(struct sockit_conn *c);
 void sockit__conn_event(sockit_loop *loop, int fd, int events, void *arg);
 void sockit__on_kick(sockit_loop *loop, sockit_timer *t, void *arg);
 void sockit__worker_free_spares(struct worker *w);

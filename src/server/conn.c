@@ -314,16 +314,14 @@ static void kick(struct sockit_conn *c)
     if (!sockit_timer_active(&w->kick_timer)) sockit_timer_start(w->loop, &w->kick_timer, 0, 0);
 }
 
-void sockit__conn_fail(struct sockit_conn *c, int reason)
+static void fail(struct sockit_conn *c, int reason)
 {
     if (!(c->flags & C_DEAD)) c->reason = reason;
     c->flags |= C_DEAD;
 }
 
-#define fail sockit__conn_fail
-
 /* Closes the fd and gives the slot back; on_close runs first. Never called inside user code. */
-void sockit__conn_teardown(struct sockit_conn *c)
+static void teardown(struct sockit_conn *c)
 {
     struct worker *w = c->w;
     sockit_server *srv = w->srv;
@@ -348,8 +346,6 @@ void sockit__conn_teardown(struct sockit_conn *c)
     sockit__count(&w->closed, 1);
     sockit__conn_release(c);
 }
-
-#define teardown sockit__conn_teardown
 
 /* ---- bytes in and out ------------------------------------------------------------------------
  * Both return the count, 0 at end of stream (recv), -EAGAIN when the socket is not ready, or a
@@ -453,7 +449,7 @@ static void on_eof(struct sockit_conn *c)
 {
     sockit_server *srv = c->w->srv;
     c->flags |= C_EOF;
-    if (c->in_len && !(c->flags & C_IN_CB)) deliver(c, c->in, c->in_len);
+    if (c->in_len && !(c->flags & (C_IN_CB | C_PAUSED | C_DEAD))) deliver(c, c->in, c->in_len);
     if (c->in_len && !(c->flags & C_DEAD)) c->reason = SOCKIT_EINCOMPLETE;
     if (srv->cbs.on_eof && !(c->flags & C_DEAD)) {
         c->flags |= C_IN_CB;
@@ -782,8 +778,6 @@ static inline void settle(struct sockit_conn *c)
         return;
     settle_slow(c);
 }
-
-void sockit__conn_settle(struct sockit_conn *c) { settle(c); }
 
 static void settle_slow(struct sockit_conn *c)
 {
