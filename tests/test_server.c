@@ -791,7 +791,7 @@ static void test_half_close_no_on_eof(void)
     if (s) {
         const char *req = "G 3000000\n";
         CHECK_OK(sockit_sendall(s, req, strlen(req), 0));
-        tu_sleep(0.2); /* let the server queue output before the EOF */
+        CHECK_TRUE(SU_WAIT(SU_GET(t.max_pending) > 0, 5)); /* output queued before the EOF */
         CHECK_OK(sockit_shutdown(s, SHUT_WR));
         long long bad;
         int end;
@@ -1099,7 +1099,6 @@ static void test_graceful_stop(void)
     CHECK_OK(sockit_sendall(busy, "G 8388608\n", 10, 0));
     /* Wait until the server has output queued for it (it does not read yet). */
     CHECK_INT(SU_WAIT(SU_GET(t.max_pending) > 0, 5), ==, 1);
-    tu_sleep(0.1);
 
     double t0 = tu_now();
     sockit_server_stop(t.srv);
@@ -1112,8 +1111,7 @@ static void test_graceful_stop(void)
             CHECK_INT(su_next_event(idle[i], 3.0), ==, 0);
         }
     CHECK_DBL(tu_now() - t0, <, 1.5);
-    /* Listeners are closed at once. */
-    tu_sleep(0.1);
+    /* Listeners are closed at once (before the idle connections, whose EOF we have seen). */
     int err = 0;
     sockit_sock *late = su_connect_ex(&t.addr, 2.0, &err);
     CHECK_TRUE(late == NULL);
@@ -1394,7 +1392,7 @@ static void test_pause_resume(void)
     sockit_sock *s = su_connect(&t.addr, 5.0);
     if (s) {
         CHECK_OK(sockit_sendall(s, "hello", 5, 0));
-        tu_sleep(0.05);
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).bytes_in == 5, 5)); /* read, and paused by on_data */
         CHECK_OK(sockit_sendall(s, " world", 6, 0)); /* arrives while paused */
         char in[32] = {0};
         CHECK_INT(su_recv_n(s, in, 11), ==, 11);
@@ -1645,7 +1643,7 @@ static void pipeline_case(int use_pause)
         char req[128];
         int n = snprintf(req, sizeof req, "G %u\nG %u\nG %u\n", size, size, size);
         CHECK_OK(sockit_sendall(s, req, (size_t)n, 0));
-        tu_sleep(0.02); /* let the queue fill before reading */
+        CHECK_TRUE(SU_WAIT(SU_GET(t.max_pending) > 0, 5)); /* the queue fills before we read */
         /* Three streams back to back: the pattern restarts at each. */
         int streams = 0;
         for (int j = 0; j < 3; j++) {
