@@ -164,8 +164,8 @@ SOCKIT_API void sockit_server_stats_get(const sockit_server *srv, sockit_server_
  * peer reads. Returns 0; -ENOBUFS if bytes are already queued and this send would take the copied
  * bytes queued past 4 x out_limit (the program ignored backpressure; nothing of it is sent or
  * queued — a send into an empty queue is always taken whole, so one large buffer can be handed
- * over at once); -ENOMEM; or -EPIPE if the connection is closing, failed, shut down, or on_close
- * has begun. Every failure sets sockit_errmsg(). When a send leaves out_limit or more pending,
+ * over at once); -ENOMEM (the connection is then closed: part of the bytes may have been
+ * queued); or -EPIPE if the connection is closing, failed, shut down, or on_close has begun. Every failure sets sockit_errmsg(). When a send leaves out_limit or more pending,
  * on_writable is called once the queue drains, so a producer that sends "while pending <
  * out_limit" never stalls. */
 SOCKIT_API int sockit_conn_send(sockit_conn *c, const void *data, size_t len);

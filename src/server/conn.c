@@ -50,7 +50,7 @@ enum {
 #define IOV_BATCH 64          /* segments per writev */
 #define QSEGS 8               /* segments a queue holds before its array grows */
 #define CHUNK 16384           /* copy chunk: copied output is kept in these */
-#define SPARE_CHUNKS 64       /* per worker, kept for reuse (1 MiB) */
+#define SPARE_CHUNKS 128      /* per worker, kept for reuse (2 MiB) */
 #define SPARE_QUEUES 256
 
 /* ---- the output queue: segments ------------------------------------------------------------ */
@@ -86,19 +86,20 @@ static struct outq *q_get(struct sockit_conn *c)
     if (q) {
         w->spare_q = q->next_spare;
         w->nspare_q--;
-    } else if (!(q = malloc(sizeof *q))) {
+    } else if ((q = malloc(sizeof *q)) != NULL) {
+        q->seg = q->seg_in;
+        q->cap = QSEGS;
+    } else {
         return NULL;
     }
-    q->seg = q->seg_in;
     q->head = q->n = 0;
-    q->cap = QSEGS;
     q->pending = q->copied = 0;
     return c->out = q;
 }
 
-static void chunk_put(struct worker *w, char *base, size_t cap)
+static void chunk_put(struct worker *w, char *base)
 {
-    if (cap != CHUNK || w->nspare_chunks >= SPARE_CHUNKS) {
+    if (w->nspare_chunks >= SPARE_CHUNKS) {
         free(base);
         return;
     }
@@ -107,37 +108,33 @@ static void chunk_put(struct worker *w, char *base, size_t cap)
     w->nspare_chunks++;
 }
 
-static char *chunk_get(struct worker *w, size_t need, size_t *cap)
+static char *chunk_get(struct worker *w)
 {
-    if (need <= CHUNK && w->spare_chunks) {
-        char *b = w->spare_chunks;
-        w->spare_chunks = *(void **)b;
-        w->nspare_chunks--;
-        *cap = CHUNK;
-        return b;
-    }
-    *cap = need <= CHUNK ? CHUNK : need;
-    return malloc(*cap);
+    char *b = w->spare_chunks;
+    if (!b) return malloc(CHUNK);
+    w->spare_chunks = *(void **)b;
+    w->nspare_chunks--;
+    return b;
 }
 
 /* A segment is done (sent, or dropped with its connection): give back what it holds. */
 static void seg_done(struct worker *w, struct seg *s)
 {
-    if (s->kind == SEG_COPY) chunk_put(w, s->base, s->cap);
+    if (s->kind == SEG_COPY) chunk_put(w, s->base);
     else if (s->kind == SEG_FILE) close(s->fd);
     else if (s->release) s->release(s->arg);
 }
 
-/* Drops the whole queue (teardown), or shelves an empty one. */
+/* Drops the whole queue (teardown), or shelves an empty one (with its grown segment array). */
 static void q_put(struct sockit_conn *c)
 {
     struct worker *w = c->w;
     struct outq *q = c->out;
     if (!q) return;
     for (uint32_t i = q->head; i < q->n; i++) seg_done(w, &q->seg[i]);
-    if (q->seg != q->seg_in) free(q->seg);
     c->out = NULL;
     if (w->nspare_q >= SPARE_QUEUES) {
+        if (q->seg != q->seg_in) free(q->seg);
         free(q);
         return;
     }
@@ -171,34 +168,33 @@ static struct seg *seg_push(struct outq *q)
 
 static struct seg *q_tail(struct outq *q) { return q->n > q->head ? &q->seg[q->n - 1] : NULL; }
 
-/* Appends a copy of len bytes: into the room of the last copy chunk, the rest into one new
- * buffer. -ENOMEM leaves the queue unchanged. */
+/* Appends a copy of len bytes: into the room of the last copy chunk, the rest into new 16 KiB
+ * chunks (reused per worker). -ENOMEM may leave part appended: the caller ends the connection. */
 static int q_copy(struct sockit_conn *c, const char *p, size_t len)
 {
     struct outq *q = c->out ? c->out : q_get(c);
     if (!q) return -ENOMEM;
     struct seg *t = q_tail(q);
     size_t room = t && t->kind == SEG_COPY ? (size_t)(t->base + t->cap - (t->p + t->len)) : 0;
-    size_t first = len < room ? len : room, rest = len - first;
-    struct seg *s = NULL;
-    char *buf = NULL;
-    size_t cap = 0;
-    if (rest) {
-        if (!(s = seg_push(q))) return -ENOMEM;
-        if (!(buf = chunk_get(c->w, rest, &cap))) return -ENOMEM; /* s is not counted yet */
-        t = q_tail(q); /* seg_push may have moved the array; s is not counted yet */
-    }
+    size_t first = len < room ? len : room;
     if (first) {
         memcpy(t->p + t->len, p, first);
         t->len += first;
+        q->pending += first;
+        q->copied += first;
     }
-    if (rest) {
-        *s = (struct seg){.kind = SEG_COPY, .fd = -1, .p = buf, .len = rest, .base = buf, .cap = cap};
-        memcpy(buf, p + first, rest);
+    for (size_t done = first; done < len;) {
+        struct seg *s = seg_push(q);
+        char *buf = s ? chunk_get(c->w) : NULL;
+        if (!buf) return -ENOMEM;
+        size_t n = len - done < CHUNK ? len - done : CHUNK;
+        *s = (struct seg){.kind = SEG_COPY, .fd = -1, .p = buf, .len = n, .base = buf, .cap = CHUNK};
+        memcpy(buf, p + done, n);
         q->n++;
+        q->pending += n;
+        q->copied += n;
+        done += n;
     }
-    q->pending += len;
-    q->copied += len;
     return 0;
 }
 
@@ -632,7 +628,7 @@ int sockit_conn_send(sockit_conn *c, const void *data, size_t len)
     } else if (over_limit(c, len)) {
         return send_error(c, -ENOBUFS);
     }
-    if (q_copy(c, p, len) < 0) return queue_failed(c, p != data);
+    if (q_copy(c, p, len) < 0) return queue_failed(c, 1);
     queued(c);
     return 0;
 }
@@ -673,7 +669,7 @@ int sockit_conn_sendv(sockit_conn *c, const struct iovec *iov, int n)
             continue;
         }
         if (q_copy(c, (const char *)iov[i].iov_base + skip, l - skip) < 0)
-            return queue_failed(c, sent || c->out);
+            return queue_failed(c, 1);
         skip = 0;
     }
     queued(c);
@@ -992,6 +988,7 @@ void sockit__worker_free_spares(struct worker *w)
     while (w->spare_q) {
         struct outq *q = w->spare_q;
         w->spare_q = q->next_spare;
+        if (q->seg != q->seg_in) free(q->seg);
         free(q);
     }
     while (w->spare_chunks) {
