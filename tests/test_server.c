@@ -2681,6 +2681,40 @@ static void test_conn_state(void)
     CHECK_CONTAINS(sockit_errmsg(), "conn_state_size");
 }
 
+/* Safe by default: with idle_timeout and first_byte_timeout left 0 the worker's loop has the
+ * timeout sweep armed (one more entry in sockit_loop_count) — with both negative (off) it has not. */
+static size_t df_count[2];
+static int df_which;
+
+static int df_open(sockit_conn *c)
+{
+    SU_SET(df_count[df_which], sockit_loop_count(sockit_conn_loop(c)));
+    return ts_open(c);
+}
+
+static void test_default_timeouts(void)
+{
+    for (df_which = 0; df_which < 2; df_which++) {
+        struct ts t;
+        ts_init(&t);
+        sockit_server_cbs cbs = echo_cbs;
+        cbs.on_open = df_open;
+        sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+        if (df_which == 1)
+            cfg.idle_timeout = cfg.first_byte_timeout = -1;
+        if (ts_start(&t, &cfg) != 0) {
+            ts_finish(&t);
+            return;
+        }
+        sockit_sock *s = su_connect(&t.addr, 5.0);
+        CHECK_TRUE(s && su_echo_once(s, "x"));
+        sockit_close(s);
+        CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+        ts_finish(&t);
+    }
+    CHECK_INT(SU_GET(df_count[0]), ==, SU_GET(df_count[1]) + 1);
+}
+
 /* ---- TLS as a connection layer -------------------------------------------------------------------- */
 
 static tlsu_certs tl_certs;
@@ -2820,6 +2854,7 @@ int main(void)
     RUN(test_send_from_on_close, 10);
     RUN(test_eof_with_held_input, 10);
     RUN(test_conn_state, 15);
+    RUN(test_default_timeouts, 10);
     RUN(test_tls_layer, 40);
     RUN(test_threaded_clients, 30);
     RUN(test_threaded_overflow, 15);
