@@ -2253,6 +2253,7 @@ static void test_output_segments(void)
 /* Failures of the new sends: each says why, ownership as promised (fds closed, release called). */
 static int sf_results[6];
 static char sf_msgs[3][160];
+static int sf_done; /* set last: the messages above are written (for TSan, a release) */
 
 static size_t sf_data(sockit_conn *c, char *data, size_t len)
 {
@@ -2267,6 +2268,7 @@ static size_t sf_data(sockit_conn *c, char *data, size_t len)
     struct iovec v = {"x", 1};
     SU_SET(sf_results[4], sockit_conn_sendv(c, &v, 1));
     SU_SET(sf_results[5], sockit_conn_sendfile(c, open("/dev/null", O_RDONLY | O_CLOEXEC), 0, 1, 0));
+    SU_SET(sf_done, 1);
     return len;
 }
 
@@ -2286,6 +2288,7 @@ static void test_send_failures(void)
     if (s) {
         CHECK_OK(sockit_sendall(s, "go", 2, 0));
         CHECK_INT(su_next_event(s, 5), ==, 0); /* shut down: end of stream */
+        CHECK_TRUE(SU_WAIT(SU_GET(sf_done), 5));
         CHECK_CODE(SU_GET(sf_results[0]), -EINVAL);
         CHECK_CODE(SU_GET(sf_results[1]), -EINVAL);
         CHECK_CONTAINS(sf_msgs[0], "range");
@@ -2517,8 +2520,9 @@ static char oc_msg[200];
 
 static void oc_close(sockit_conn *c, int reason)
 {
-    SU_SET(oc_result, sockit_conn_send(c, "late", 4));
+    int r = sockit_conn_send(c, "late", 4);
     snprintf(oc_msg, sizeof oc_msg, "%s", sockit_errmsg());
+    SU_SET(oc_result, r); /* last: oc_msg is written */
     ts_close(c, reason);
 }
 
@@ -2537,6 +2541,7 @@ static void test_send_from_on_close(void)
     CHECK_TRUE(s && su_echo_once(s, "hello"));
     sockit_server_stop(t.srv); /* graceful stop: the idle connection closes, -ESHUTDOWN */
     CHECK_INT(s ? su_next_event(s, 5) : -1, ==, 0);
+    CHECK_TRUE(SU_WAIT(SU_GET(oc_result) != 1, 5));
     CHECK_CODE(SU_GET(oc_result), -EPIPE);
     CHECK_CONTAINS(oc_msg, "on_close");
     CHECK_INT(SU_GET(t.r_shutdown), ==, 1);
@@ -2728,7 +2733,7 @@ static int tl_open(sockit_conn *c)
     char subject[256];
     snprintf(tl_alpn, sizeof tl_alpn, "%s", a ? a : "(null)");
     SU_SET(tl_subject, sockit_conn_tls_peer_subject(c, subject, sizeof subject));
-    SU_SET(tl_cert, sockit_conn_tls_peer_cert(c, NULL, 0));
+    SU_SET(tl_cert, sockit_conn_tls_peer_cert(c, NULL, 0)); /* last: tl_alpn is written */
     return ts_open(c);
 }
 
@@ -2771,6 +2776,7 @@ static void test_tls_layer(void)
             sq_check_stream(s);
             sockit_close(s);
         }
+        CHECK_TRUE(SU_WAIT(SU_GET(tl_cert) != 1, 5));
         CHECK_STR(tl_alpn, "http/1.1");
         CHECK_INT(SU_GET(tl_subject), ==, 0); /* the client sent no certificate */
         CHECK_INT(SU_GET(tl_cert), ==, 0);
