@@ -75,7 +75,8 @@ struct worker {
      * and the list never grows. */
     uint32_t *kicked;
     uint32_t nkicked;
-    sockit_timer kick_timer, sweep_timer, grace_timer, accept_timer;
+    sockit_timer kick_timer, grace_timer, accept_timer;
+    int sweep_fd;              /* a periodic timerfd for the timeout sweep, or -1 */
 
     char *rbuf;
     size_t rsize;
@@ -147,7 +148,7 @@ static inline struct sockit_conn *sockit__conn_at(struct worker *w, uint32_t i)
 {
     return (struct sockit_conn *)(w->conns + (size_t)(i - 1) * w->stride);
 }
-void sockit__on_sweep(sockit_loop *loop, sockit_timer *t, void *arg);
+void sockit__sweep(struct worker *w); /* the idle and first-byte timeouts, now */
 void sockit__conn_settle_all(struct worker *w);
 void sockit__conn_close_all(struct worker *w);
 

@@ -952,11 +952,9 @@ static void expire_idle(struct worker *w, double timeout)
 }
 
 /* Timeouts are > 0 or off (< 0) once the server has its defaults. */
-void sockit__on_sweep(sockit_loop *loop, sockit_timer *t, void *arg)
+void sockit__sweep(struct worker *w)
 {
-    struct worker *w = arg;
     const sockit_server_config *cfg = &w->srv->cfg;
-    (void)loop, (void)t;
     double first = cfg->first_byte_timeout > 0 ? cfg->first_byte_timeout : cfg->idle_timeout;
     if (first > 0) expire_first(w, first);
     if (cfg->idle_timeout > 0) expire_idle(w, cfg->idle_timeout);
