@@ -42,7 +42,7 @@ static const char usage[] =
     "  --tls --cert FILE --key FILE   serve TLS with this certificate chain and key (PEM)\n"
     "  -h, --help    show this help\n";
 
-static size_t echo_data(sockit_conn *c, const char *data, size_t len)
+static size_t echo_data(sockit_conn *c, char *data, size_t len)
 {
     /* Backpressure pauses reading once the queue passes out_limit, so this cannot run away. */
     return sockit_conn_send(c, data, len) == -ENOBUFS ? 0 : len;

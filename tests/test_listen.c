@@ -36,7 +36,7 @@ static int on_open(sockit_conn *c)
     return 0;
 }
 
-static size_t on_data(sockit_conn *c, const char *data, size_t len)
+static size_t on_data(sockit_conn *c, char *data, size_t len)
 {
     return sockit_conn_send(c, data, len) == 0 ? len : 0;
 }

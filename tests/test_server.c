@@ -18,7 +18,9 @@
  * descriptors it had before the server was made.
  */
 #include "server_util.h"
+#include "tls_util.h"
 
+#include <fcntl.h>
 #include <math.h>
 
 static void dstore(double *p, double v)
@@ -147,7 +149,7 @@ static void ts_close(sockit_conn *c, int reason)
         SU_INC(t->r_other);
 }
 
-static size_t echo(sockit_conn *c, const char *data, size_t len)
+static size_t echo(sockit_conn *c, char *data, size_t len)
 {
     struct ts *t = ts_of(c);
     int r = sockit_conn_send(c, data, len);
@@ -189,7 +191,7 @@ static void pump(sockit_conn *c)
 /* Command mode: a connection whose first bytes are "G " is a generator connection taking lines
  * "G <n>\n" (one at a time: while one is being generated the rest is left unconsumed);
  * any other connection is an echo connection. */
-static size_t cmd_data(sockit_conn *c, const char *data, size_t len)
+static size_t cmd_data(sockit_conn *c, char *data, size_t len)
 {
     struct cs *s = sockit_conn_data(c);
     if (!s)
@@ -788,7 +790,7 @@ static void test_half_close_no_on_eof(void)
     if (s) {
         const char *req = "G 3000000\n";
         CHECK_OK(sockit_sendall(s, req, strlen(req), 0));
-        tu_sleep(0.2); /* let the server queue output before the EOF */
+        CHECK_TRUE(SU_WAIT(SU_GET(t.max_pending) > 0, 5)); /* output queued before the EOF */
         CHECK_OK(sockit_shutdown(s, SHUT_WR));
         long long bad;
         int end;
@@ -1096,7 +1098,6 @@ static void test_graceful_stop(void)
     CHECK_OK(sockit_sendall(busy, "G 8388608\n", 10, 0));
     /* Wait until the server has output queued for it (it does not read yet). */
     CHECK_INT(SU_WAIT(SU_GET(t.max_pending) > 0, 5), ==, 1);
-    tu_sleep(0.1);
 
     double t0 = tu_now();
     sockit_server_stop(t.srv);
@@ -1353,7 +1354,7 @@ static void pr_resume(sockit_loop *loop, sockit_timer *t, void *arg)
     sockit_conn_resume(p->c);
 }
 
-static size_t pr_data(sockit_conn *c, const char *data, size_t len)
+static size_t pr_data(sockit_conn *c, char *data, size_t len)
 {
     struct pr *p = &g_pr;
     int n = SU_INC(p->calls);
@@ -1391,7 +1392,7 @@ static void test_pause_resume(void)
     sockit_sock *s = su_connect(&t.addr, 5.0);
     if (s) {
         CHECK_OK(sockit_sendall(s, "hello", 5, 0));
-        tu_sleep(0.05);
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).bytes_in == 5, 5)); /* read, and paused by on_data */
         CHECK_OK(sockit_sendall(s, " world", 6, 0)); /* arrives while paused */
         char in[32] = {0};
         CHECK_INT(su_recv_n(s, in, 11), ==, 11);
@@ -1507,7 +1508,7 @@ static void test_on_open_greet_refuse(void)
     ts_finish(&t);
 }
 
-static size_t hoard(sockit_conn *c, const char *data, size_t len)
+static size_t hoard(sockit_conn *c, char *data, size_t len)
 {
     return 0; /* never consumes */
 }
@@ -1556,7 +1557,7 @@ static int sr_open(sockit_conn *c)
     return ts_open(c);
 }
 
-static size_t sr_data(sockit_conn *c, const char *data, size_t len)
+static size_t sr_data(sockit_conn *c, char *data, size_t len)
 {
     static unsigned char big[1 << 20];
     SU_SET(g_sr.first, sockit_conn_send(c, big, sizeof big)); /* 1 MiB > 4 x 64 KiB */
@@ -1642,7 +1643,7 @@ static void pipeline_case(int use_pause)
         char req[128];
         int n = snprintf(req, sizeof req, "G %u\nG %u\nG %u\n", size, size, size);
         CHECK_OK(sockit_sendall(s, req, (size_t)n, 0));
-        tu_sleep(0.02); /* let the queue fill before reading */
+        CHECK_TRUE(SU_WAIT(SU_GET(t.max_pending) > 0, 5)); /* the queue fills before we read */
         /* Three streams back to back: the pattern restarts at each. */
         int streams = 0;
         for (int j = 0; j < 3; j++) {
@@ -1678,7 +1679,7 @@ static void test_pipelined_backpressure(void)
 
 static int sa_after_shut; /* bytes received after the server's half-close */
 
-static size_t sa_data(sockit_conn *c, const char *data, size_t len)
+static size_t sa_data(sockit_conn *c, char *data, size_t len)
 {
     struct cs *s = sockit_conn_data(c);
     if (s->kind == 'S') {
@@ -1761,7 +1762,7 @@ static void test_conn_shutdown_abort(void)
 
 /* ---- stop from inside a callback ------------------------------------------------------------------ */
 
-static size_t stop_data(sockit_conn *c, const char *data, size_t len)
+static size_t stop_data(sockit_conn *c, char *data, size_t len)
 {
     if (len >= 4 && memcmp(data, "STOP", 4) == 0)
         sockit_server_stop(sockit_conn_server(c));
@@ -1820,6 +1821,8 @@ static void test_bad_config(void)
     sockit_server *srv = NULL;
     sockit_server_cbs none = {0};
     sockit_server_config cfg = {.host = "127.0.0.1", .port = "0"};
+    CHECK_CODE(sockit_server_new(&srv, NULL), -EINVAL); /* it used to crash */
+    CHECK_CONTAINS(sockit_errmsg(), "no configuration");
     CHECK_CODE(sockit_server_new(&srv, &cfg), -EINVAL); /* no callbacks */
     cfg.cbs = &none;
     CHECK_CODE(sockit_server_new(&srv, &cfg), -EINVAL); /* a stream server needs on_data */
@@ -1827,6 +1830,12 @@ static void test_bad_config(void)
     cfg.type = SOCK_DGRAM;
     CHECK_CODE(sockit_server_new(&srv, &cfg), -EINVAL); /* needs on_datagram */
     cfg.type = 0;
+    cfg.cbs = &echo_cbs;
+    cfg.workers = SOCKIT_SERVER_MAX_WORKERS + 1; /* bounded before anything is allocated */
+    CHECK_CODE(sockit_server_new(&srv, &cfg), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "1025 workers: at most 1024");
+    cfg.workers = 0;
+    cfg.cbs = &none;
     cfg.threads = 2;
     CHECK_CODE(sockit_server_new(&srv, &cfg), -EINVAL); /* threaded needs handle */
     sockit_server_free(NULL);
@@ -1837,6 +1846,682 @@ static void test_bad_config(void)
     sockit_server_free(srv);
     CHECK_INT(su_fd_count(), ==, fd0);
     CHECK_INT(sockit_ncpu(), >=, 1);
+}
+
+/* ---- the output queue: sendv, lent bytes, file ranges ------------------------------------------ */
+
+#define SQ_LENT 100000
+#define SQ_FILE (1024 * 1024 + 17)
+#define SQ_OFF 5
+static unsigned char sq_lent[SQ_LENT];
+static int sq_fd = -1, sq_releases, sq_results[4];
+static char sq_path[160];
+
+static void sq_release(void *arg)
+{
+    SU_INC(sq_releases);
+    CHECK_TRUE(arg == sq_lent);
+}
+
+/* "F\n": a head and a body in one sendv, lent bytes, a file range whose fd the server takes, a
+ * range from a duplicate of the test's fd, a tail; then close. */
+static size_t sq_data(sockit_conn *c, char *data, size_t len)
+{
+    if (!memchr(data, '\n', len))
+        return 0;
+    struct iovec v[2] = {{"HDR\n", 4}, {"body\n", 5}};
+    SU_SET(sq_results[0], sockit_conn_sendv(c, v, 2));
+    SU_SET(sq_results[1], sockit_conn_send_borrowed(c, sq_lent, SQ_LENT, sq_release, sq_lent));
+    int own = open(sq_path, O_RDONLY | O_CLOEXEC);
+    SU_SET(sq_results[2], sockit_conn_sendfile(c, own, SQ_OFF, SQ_FILE - SQ_OFF, 0));
+    SU_SET(sq_results[3], sockit_conn_sendfile(c, sq_fd, 0, 1000, SOCKIT_SENDFILE_DUP));
+    CHECK_OK(sockit_conn_send(c, "END\n", 4));
+    sockit_conn_close(c);
+    return len;
+}
+
+/* The whole expected stream of sq_data. */
+static unsigned char *sq_expected(size_t *n)
+{
+    *n = 9 + SQ_LENT + (SQ_FILE - SQ_OFF) + 1000 + 4;
+    unsigned char *e = malloc(*n), *p = e;
+    if (!e)
+        return NULL;
+    memcpy(p, "HDR\nbody\n", 9), p += 9;
+    memcpy(p, sq_lent, SQ_LENT), p += SQ_LENT;
+    su_pat_fill(p, SQ_FILE - SQ_OFF, SQ_OFF), p += SQ_FILE - SQ_OFF;
+    su_pat_fill(p, 1000, 0), p += 1000;
+    memcpy(p, "END\n", 4);
+    return e;
+}
+
+static int sq_make_file(char *dir, size_t dlen)
+{
+    tu_tempdir(dir, dlen);
+    snprintf(sq_path, sizeof sq_path, "%s/file", dir);
+    unsigned char *buf = malloc(SQ_FILE);
+    int fd = open(sq_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (!buf || fd < 0) {
+        free(buf);
+        return -1;
+    }
+    su_pat_fill(buf, SQ_FILE, 0);
+    CHECK_INT(write(fd, buf, SQ_FILE), ==, SQ_FILE);
+    free(buf);
+    tu_fill(sq_lent, sizeof sq_lent, 7);
+    return fd;
+}
+
+/* Reads to the end of the stream and compares with what sq_data sends. */
+static void sq_check_stream(sockit_sock *s)
+{
+    size_t n;
+    unsigned char *want = sq_expected(&n), *got = malloc(n + 1);
+    if (want && got) {
+        ssize_t r = su_recv_n(s, got, n + 1); /* one more: the stream must end there */
+        CHECK_INT(r, ==, (ssize_t)n);
+        CHECK_TRUE(r == (ssize_t)n && memcmp(got, want, n) == 0);
+    }
+    free(want);
+    free(got);
+}
+
+static void test_output_segments(void)
+{
+    char dir[64];
+    sq_fd = sq_make_file(dir, sizeof dir);
+    SU_SET(sq_releases, 0);
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_data = sq_data;
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
+                                .out_limit = 16384};
+    CHECK_INT(sq_fd, >=, 0);
+    if (sq_fd < 0 || ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    for (int round = 0; round < 3; round++) { /* again: queues and chunks come back for reuse */
+        TU_CTX("round %d", round);
+        sockit_sock *s = su_connect(&t.addr, 10.0);
+        if (!s)
+            continue;
+        CHECK_OK(sockit_sendall(s, "F\n", 2, 0));
+        sq_check_stream(s);
+        sockit_close(s);
+        for (int i = 0; i < 4; i++)
+            CHECK_CODE(SU_GET(sq_results[i]), 0);
+        CHECK_TRUE(SU_WAIT(SU_GET(sq_releases) == round + 1, 5)); /* exactly once per send */
+    }
+    tu_ctx_[0] = '\0';
+    CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+    ts_finish(&t); /* counts the descriptors: the server closed its duplicates and the fd it took */
+    close(sq_fd);
+    sq_fd = -1;
+    unlink(sq_path);
+    rmdir(dir);
+}
+
+/* Failures of the new sends: each says why, ownership as promised (fds closed, release called). */
+static int sf_results[6];
+static char sf_msgs[3][160];
+static int sf_done; /* set last: the messages above are written (for TSan, a release) */
+
+static size_t sf_data(sockit_conn *c, char *data, size_t len)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    SU_SET(sf_results[0], sockit_conn_sendfile(c, -1, 0, 1, 0));
+    SU_SET(sf_results[1], sockit_conn_sendfile(c, fd, UINT64_MAX, 1, 0)); /* takes fd: closed */
+    snprintf(sf_msgs[0], sizeof sf_msgs[0], "%s", sockit_errmsg());
+    sockit_conn_shutdown(c);
+    SU_SET(sf_results[2], sockit_conn_send(c, "x", 1));
+    snprintf(sf_msgs[1], sizeof sf_msgs[1], "%s", sockit_errmsg());
+    SU_SET(sf_results[3], sockit_conn_send_borrowed(c, "x", 1, sq_release, sq_lent));
+    struct iovec v = {"x", 1};
+    SU_SET(sf_results[4], sockit_conn_sendv(c, &v, 1));
+    SU_SET(sf_results[5], sockit_conn_sendfile(c, open("/dev/null", O_RDONLY | O_CLOEXEC), 0, 1, 0));
+    SU_SET(sf_done, 1);
+    return len;
+}
+
+static void test_send_failures(void)
+{
+    SU_SET(sq_releases, 0);
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_data = sf_data;
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    sockit_sock *s = su_connect(&t.addr, 5.0);
+    if (s) {
+        CHECK_OK(sockit_sendall(s, "go", 2, 0));
+        CHECK_INT(su_next_event(s, 5), ==, 0); /* shut down: end of stream */
+        CHECK_TRUE(SU_WAIT(SU_GET(sf_done), 5));
+        CHECK_CODE(SU_GET(sf_results[0]), -EINVAL);
+        CHECK_CODE(SU_GET(sf_results[1]), -EINVAL);
+        CHECK_CONTAINS(sf_msgs[0], "range");
+        CHECK_CODE(SU_GET(sf_results[2]), -EPIPE);
+        CHECK_CONTAINS(sf_msgs[1], "shut down");
+        CHECK_CODE(SU_GET(sf_results[3]), -EPIPE);
+        CHECK_INT(SU_GET(sq_releases), ==, 1); /* released although refused */
+        CHECK_CODE(SU_GET(sf_results[4]), -EPIPE);
+        CHECK_CODE(SU_GET(sf_results[5]), -EPIPE);
+        sockit_close(s);
+    }
+    CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+    ts_finish(&t); /* counts the descriptors: the refused files were closed */
+}
+
+/* ---- the drain signal ------------------------------------------------------------------------- */
+
+/* A producer that sends "while pending < out_limit", in pieces that land exactly on the limit:
+ * on_writable must come (it did not when only "above the limit" asked for it). */
+static int bd_exact, bd_writables;
+
+static void bd_pump(sockit_conn *c)
+{
+    struct cs *s = sockit_conn_data(c);
+    size_t limit = s->ts->out_limit;
+    unsigned char buf[16384];
+    while (s->gen_left > 0 && sockit_conn_pending(c) < limit) {
+        size_t n = limit - sockit_conn_pending(c);
+        n = n < sizeof buf ? n : sizeof buf;
+        n = n < s->gen_left ? n : (size_t)s->gen_left;
+        su_pat_fill(buf, n, s->gen_off);
+        if (sockit_conn_send(c, buf, n) < 0)
+            return;
+        s->gen_left -= n;
+        s->gen_off += n;
+        if (sockit_conn_pending(c) == limit)
+            SU_INC(bd_exact);
+    }
+    if (s->gen_left == 0)
+        sockit_conn_close(c);
+}
+
+static size_t bd_data(sockit_conn *c, char *data, size_t len)
+{
+    struct cs *s = sockit_conn_data(c);
+    if (!s->gen_off && !s->gen_left && memchr(data, '\n', len)) {
+        s->gen_left = strtoull(data, NULL, 10);
+        bd_pump(c);
+    }
+    return len;
+}
+
+static void bd_writable(sockit_conn *c)
+{
+    SU_INC(bd_writables);
+    bd_pump(c);
+}
+
+static void test_drain_at_the_limit(void)
+{
+    SU_SET(bd_exact, 0);
+    SU_SET(bd_writables, 0);
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_data = bd_data;
+    cbs.on_writable = bd_writable;
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
+                                .out_limit = 65536};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    const uint64_t total = 8 << 20;
+    sockit_sock *s = su_connect(&t.addr, 10.0);
+    if (s) {
+        CHECK_OK(sockit_sendall(s, "8388608\n", 8, 0));
+        /* Read only once the producer has stopped exactly on the limit. */
+        CHECK_TRUE(SU_WAIT(SU_GET(bd_exact) >= 1, 10));
+        long long bad;
+        int end;
+        uint64_t got = su_read_pattern(s, total + 1, &bad, &end);
+        CHECK_INT(got, ==, total);
+        CHECK_INT(bad, ==, -1);
+        CHECK_INT(end, ==, 0);
+        CHECK_INT(SU_GET(bd_writables), >=, 1);
+        sockit_close(s);
+    }
+    CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+    ts_finish(&t);
+}
+
+/* sockit_conn_want_writable on an empty queue: on_writable at the end of the round. */
+static int ww_open(sockit_conn *c)
+{
+    int r = ts_open(c);
+    sockit_conn_want_writable(c);
+    return r;
+}
+
+static void ww_writable(sockit_conn *c)
+{
+    SU_INC(bd_writables);
+    CHECK_OK(sockit_conn_send(c, "W\n", 2));
+}
+
+static void test_want_writable(void)
+{
+    SU_SET(bd_writables, 0);
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_open = ww_open;
+    cbs.on_writable = ww_writable;
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    sockit_sock *s = su_connect(&t.addr, 5.0);
+    char buf[4] = "";
+    CHECK_INT(s ? su_recv_n(s, buf, 2) : -1, ==, 2);
+    CHECK_MEM(buf, "W\n", 2);
+    CHECK_TRUE(s && su_echo_once(s, "still an echo"));
+    CHECK_INT(SU_GET(bd_writables), ==, 1); /* once per request */
+    sockit_close(s);
+    CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+    ts_finish(&t);
+}
+
+/* ---- issue 7: held input, kicks, timeouts, on_close, end of stream ------------------------------ */
+
+/* on_data resumes (not paused) and shuts down its own connection, consuming nothing: the held
+ * byte must not be offered again and again (it was, forever, in one round: a livelock that grew
+ * the kick list until its capacity wrapped and ended in a use-after-free). */
+static int lv_calls, lv_mode;
+
+static size_t lv_data(sockit_conn *c, char *data, size_t len)
+{
+    SU_INC(lv_calls);
+    if (lv_mode == 0) {
+        sockit_conn_resume(c);
+        sockit_conn_shutdown(c);
+    } else {
+        sockit_conn_pause(c); /* pausing and resuming itself: offered again once per round */
+        sockit_conn_resume(c);
+    }
+    return 0;
+}
+
+static void test_held_input_livelock(void)
+{
+    for (lv_mode = 0; lv_mode < 2; lv_mode++) {
+        TU_CTX("mode %d", lv_mode);
+        SU_SET(lv_calls, 0);
+        struct ts t;
+        ts_init(&t);
+        sockit_server_cbs cbs = echo_cbs;
+        cbs.on_data = lv_data;
+        sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
+                                    .stop_grace = 0.3};
+        if (ts_start(&t, &cfg) != 0) {
+            ts_finish(&t);
+            continue;
+        }
+        long rss0 = su_rss_kb();
+        sockit_sock *s = su_connect(&t.addr, 5.0);
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "x", 1, 0));
+            if (lv_mode == 0) {
+                CHECK_INT(su_next_event(s, 5), ==, 0); /* the shutdown arrives */
+                CHECK_INT(SU_GET(lv_calls), ==, 1);    /* and the byte was offered once */
+                CHECK_OK(sockit_sendall(s, "y", 1, 0)); /* more input: offered again, with "x" */
+                CHECK_TRUE(SU_WAIT(SU_GET(lv_calls) == 2, 5));
+            } else {
+                CHECK_TRUE(SU_WAIT(SU_GET(lv_calls) >= 100, 5)); /* once per round */
+            }
+        }
+        double t0 = tu_now();
+        sockit_server_stop(t.srv); /* heard although the connection keeps kicking itself */
+        CHECK_OK(sockit_server_wait(t.srv));
+        CHECK_DBL(tu_now() - t0, <, 3.0);
+        long rss1 = su_rss_kb();
+        CHECK_INT(rss1 - rss0, <, 64 * 1024); /* no list growing without bound */
+        sockit_close(s);
+        ts_finish(&t);
+    }
+    tu_ctx_[0] = '\0';
+}
+
+/* Timeouts far beyond any clock (1e10 s): no overflow (UBSan), and stop_grace stays long. */
+static void test_huge_timeouts(void)
+{
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_data = hoard; /* input held: a busy connection, which the grace protects */
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
+                                .idle_timeout = 1e10, .first_byte_timeout = 1e10,
+                                .stop_grace = 1e10};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    sockit_sock *busy = su_connect(&t.addr, 5.0), *idle = su_connect(&t.addr, 5.0);
+    CHECK_TRUE(busy && idle);
+    if (busy && idle) {
+        CHECK_OK(sockit_sendall(busy, "held", 4, 0));
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).bytes_in == 4, 5));
+        /* Let the sweep (every second at most) look at both with its clamped limits. */
+        tu_sleep(1.2);
+        sockit_server_stop(t.srv);
+        CHECK_INT(su_next_event(idle, 5), ==, 0); /* the idle one goes at once */
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).active == 1, 5)); /* the busy one has its (long) grace */
+        CHECK_INT(su_next_event(busy, 0.2), ==, -ETIMEDOUT);
+        sockit_close(busy); /* its end: held input unconsumed, reported */
+        busy = NULL;
+        CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+        CHECK_INT(SU_GET(t.last_reason), ==, SOCKIT_EINCOMPLETE);
+    }
+    sockit_close(busy);
+    sockit_close(idle);
+    ts_finish(&t);
+}
+
+/* A send from on_close fails -EPIPE with a message (it returned 0 and the bytes were lost). */
+static int oc_result = 1;
+static char oc_msg[200];
+
+static void oc_close(sockit_conn *c, int reason)
+{
+    int r = sockit_conn_send(c, "late", 4);
+    snprintf(oc_msg, sizeof oc_msg, "%s", sockit_errmsg());
+    SU_SET(oc_result, r); /* last: oc_msg is written */
+    ts_close(c, reason);
+}
+
+static void test_send_from_on_close(void)
+{
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_close = oc_close;
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    sockit_sock *s = su_connect(&t.addr, 5.0);
+    CHECK_TRUE(s && su_echo_once(s, "hello"));
+    sockit_server_stop(t.srv); /* graceful stop: the idle connection closes, -ESHUTDOWN */
+    CHECK_INT(s ? su_next_event(s, 5) : -1, ==, 0);
+    CHECK_TRUE(SU_WAIT(SU_GET(oc_result) != 1, 5));
+    CHECK_CODE(SU_GET(oc_result), -EPIPE);
+    CHECK_CONTAINS(oc_msg, "on_close");
+    CHECK_INT(SU_GET(t.r_shutdown), ==, 1);
+    sockit_close(s);
+    ts_finish(&t);
+}
+
+/* End of stream with input held: one last offer (sockit_conn_eof true), and what is still left
+ * is reported as SOCKIT_EINCOMPLETE — the final line without a newline used to vanish. */
+static int eo_take_rest, eo_last_offers;
+
+static size_t eo_data(sockit_conn *c, char *data, size_t len)
+{
+    size_t used = 0;
+    char *nl;
+    while ((nl = memchr(data + used, '\n', len - used)) != NULL) {
+        size_t n = (size_t)(nl - (data + used)) + 1;
+        sockit_conn_send(c, data + used, n);
+        used += n;
+    }
+    if (sockit_conn_eof(c) && used < len) {
+        SU_INC(eo_last_offers);
+        if (eo_take_rest) {
+            sockit_conn_send(c, "last:", 5);
+            sockit_conn_send(c, data + used, len - used);
+            used = len;
+        }
+    }
+    return used;
+}
+
+static void test_eof_with_held_input(void)
+{
+    for (eo_take_rest = 1; eo_take_rest >= 0; eo_take_rest--) {
+        TU_CTX("on_data %s the rest", eo_take_rest ? "takes" : "leaves");
+        SU_SET(eo_last_offers, 0);
+        struct ts t;
+        ts_init(&t);
+        sockit_server_cbs cbs = echo_cbs;
+        cbs.on_data = eo_data;
+        sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+        if (ts_start(&t, &cfg) != 0) {
+            ts_finish(&t);
+            continue;
+        }
+        sockit_sock *s = su_connect(&t.addr, 5.0);
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "one\ntwo", 7, 0));
+            CHECK_OK(sockit_shutdown(s, SHUT_WR));
+            char buf[64] = "";
+            ssize_t n = su_recv_n(s, buf, sizeof buf - 1);
+            CHECK_STR(buf, eo_take_rest ? "one\nlast:two" : "one\n");
+            CHECK_INT(n, ==, eo_take_rest ? 12 : 4);
+            sockit_close(s);
+        }
+        CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+        CHECK_INT(SU_GET(eo_last_offers), ==, 1);
+        CHECK_INT(SU_GET(t.last_reason), ==, eo_take_rest ? 0 : SOCKIT_EINCOMPLETE);
+        ts_finish(&t);
+    }
+    tu_ctx_[0] = '\0';
+}
+
+/* ---- protocol state inline, and on_data's mutable view ------------------------------------------- */
+
+struct st_state {
+    uint64_t id;
+    char zero[40];
+};
+static int st_bad, st_next_id;
+
+static int st_open(sockit_conn *c)
+{
+    struct st_state *st = sockit_conn_state(c);
+    if (!st || ((uintptr_t)st & 15))
+        return SU_INC(st_bad), -1;
+    for (size_t i = 0; i < sizeof *st; i++)
+        if (((unsigned char *)st)[i])
+            SU_INC(st_bad); /* zeroed at each accept, also in a reused slot */
+    st->id = (uint64_t)SU_INC(st_next_id);
+    char subject[64];
+    if (sockit_conn_tls_alpn(c) != NULL || sockit_conn_tls_peer_subject(c, subject, sizeof subject) != -EINVAL ||
+        sockit_conn_tls_peer_cert(c, NULL, 0) != -EINVAL)
+        SU_INC(st_bad); /* a plain connection has no TLS facts */
+    sockit_conn_set_data(c, (void *)(uintptr_t)st->id);
+    memset(st->zero, 0x5a, sizeof st->zero);
+    SU_INC(ts_of(c)->opens);
+    return 0;
+}
+
+static size_t st_data(sockit_conn *c, char *data, size_t len)
+{
+    struct st_state *st = sockit_conn_state(c);
+    if (st->id != (uint64_t)(uintptr_t)sockit_conn_data(c))
+        SU_INC(st_bad);
+    for (size_t i = 0; i < len; i++) /* the view is ours to change in place */
+        if (data[i] >= 'a' && data[i] <= 'z')
+            data[i] = (char)(data[i] - 'a' + 'A');
+    sockit_conn_send(c, data, len);
+    return len;
+}
+
+static void st_close(sockit_conn *c, int reason)
+{
+    struct ts *t = ts_of(c);
+    SU_INC(t->closes);
+    SU_SET(t->last_reason, reason);
+}
+
+static void test_conn_state(void)
+{
+    SU_SET(st_bad, 0);
+    struct ts t;
+    ts_init(&t);
+    sockit_server_cbs cbs = {.on_open = st_open, .on_data = st_data, .on_close = st_close};
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
+                                .conn_state_size = sizeof(struct st_state)};
+    if (ts_start(&t, &cfg) != 0) {
+        ts_finish(&t);
+        return;
+    }
+    for (int round = 0; round < 3; round++) { /* slots are reused: zeroed again */
+        sockit_sock *s[8];
+        for (int i = 0; i < 8; i++)
+            s[i] = su_connect(&t.addr, 5.0);
+        for (int i = 0; i < 8; i++) {
+            char buf[16] = "";
+            CHECK_TRUE(s[i] && sockit_sendall(s[i], "hello", 5, 0) == 0 && su_recv_n(s[i], buf, 5) == 5);
+            CHECK_STR(buf, "HELLO");
+        }
+        for (int i = 0; i < 8; i++)
+            sockit_close(s[i]);
+        CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+    }
+    CHECK_INT(SU_GET(st_bad), ==, 0);
+    ts_finish(&t);
+    /* Without state: NULL. Too much state: refused. */
+    sockit_server *srv = NULL;
+    sockit_server_config big = cfg;
+    big.conn_state_size = (size_t)1 << 30;
+    CHECK_CODE(sockit_server_new(&srv, &big), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "conn_state_size");
+}
+
+/* Safe by default: with idle_timeout and first_byte_timeout left 0 the worker's loop has the
+ * timeout sweep armed (one more entry in sockit_loop_count) — with both negative (off) it has not. */
+static size_t df_count[2];
+static int df_which;
+
+static int df_open(sockit_conn *c)
+{
+    SU_SET(df_count[df_which], sockit_loop_count(sockit_conn_loop(c)));
+    return ts_open(c);
+}
+
+static void test_default_timeouts(void)
+{
+    for (df_which = 0; df_which < 2; df_which++) {
+        struct ts t;
+        ts_init(&t);
+        sockit_server_cbs cbs = echo_cbs;
+        cbs.on_open = df_open;
+        sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+        if (df_which == 1)
+            cfg.idle_timeout = cfg.first_byte_timeout = -1;
+        if (ts_start(&t, &cfg) != 0) {
+            ts_finish(&t);
+            return;
+        }
+        sockit_sock *s = su_connect(&t.addr, 5.0);
+        CHECK_TRUE(s && su_echo_once(s, "x"));
+        sockit_close(s);
+        CHECK_INT(ts_wait_idle(&t, 5), ==, 1);
+        ts_finish(&t);
+    }
+    CHECK_INT(SU_GET(df_count[0]), ==, SU_GET(df_count[1]) + 1);
+}
+
+/* ---- TLS as a connection layer -------------------------------------------------------------------- */
+
+static tlsu_certs tl_certs;
+static char tl_alpn[64];
+static int tl_subject = 1;
+static ssize_t tl_cert = 1;
+
+static int tl_open(sockit_conn *c)
+{
+    const char *a = sockit_conn_tls_alpn(c);
+    char subject[256];
+    snprintf(tl_alpn, sizeof tl_alpn, "%s", a ? a : "(null)");
+    SU_SET(tl_subject, sockit_conn_tls_peer_subject(c, subject, sizeof subject));
+    SU_SET(tl_cert, sockit_conn_tls_peer_cert(c, NULL, 0)); /* last: tl_alpn is written */
+    return ts_open(c);
+}
+
+/* "F\n" asks for the segments, a number for the producer. */
+static size_t tl_data(sockit_conn *c, char *data, size_t len)
+{
+    return data[0] == 'F' ? sq_data(c, data, len) : bd_data(c, data, len);
+}
+
+/* The same server tests over TLS, with the layer doing the work: the segments (a file range read
+ * and encrypted by the layer), and a producer landing exactly on out_limit — the case that stalled
+ * a TLS stream at 7.6 of 16 MiB. Plus what the layer tells handlers: ALPN, the peer certificate. */
+static void test_tls_layer(void)
+{
+    char dir[64];
+    if (tlsu_make_certs(&tl_certs) < 0) {
+        CHECK_TRUE(!"openssl made the test certificates");
+        return;
+    }
+    struct ts t;
+    ts_init(&t);
+    t.fd_start = su_fd_count();
+    sq_fd = sq_make_file(dir, sizeof dir);
+    SU_SET(sq_releases, 0);
+    SU_SET(bd_exact, 0);
+    sockit_server_cbs cbs = echo_cbs;
+    cbs.on_open = tl_open;
+    cbs.on_data = tl_data;
+    cbs.on_writable = bd_writable;
+    sockit_server_config cfg = {.workers = 1, .cbs = &cbs, .user = &t, .log = ts_log, .out_limit = 65536};
+    t.out_limit = cfg.out_limit;
+    tlsu_es f;
+    if (tlsu_es_start(&f, &tl_certs, &cfg, "http/1.1") == 0) {
+        t.srv = f.srv;
+        sockit_server_addr(f.srv, &t.addr);
+        sockit_sock *s;
+        CHECK_OK(tlsu_es_dial(&f, &s, 10));
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "F\n", 2, 0));
+            sq_check_stream(s);
+            sockit_close(s);
+        }
+        CHECK_TRUE(SU_WAIT(SU_GET(tl_cert) != 1, 5));
+        CHECK_STR(tl_alpn, "http/1.1");
+        CHECK_INT(SU_GET(tl_subject), ==, 0); /* the client sent no certificate */
+        CHECK_INT(SU_GET(tl_cert), ==, 0);
+        for (int i = 0; i < 4; i++)
+            CHECK_CODE(SU_GET(sq_results[i]), 0);
+        CHECK_TRUE(SU_WAIT(SU_GET(sq_releases) == 1, 5));
+        /* The exact boundary, over TLS. */
+        const uint64_t total = 8 << 20;
+        CHECK_OK(tlsu_es_dial(&f, &s, 10));
+        if (s) {
+            CHECK_OK(sockit_sendall(s, "8388608\n", 8, 0));
+            CHECK_TRUE(SU_WAIT(SU_GET(bd_exact) >= 1, 10));
+            long long bad;
+            int end;
+            uint64_t got = su_read_pattern(s, total + 1, &bad, &end);
+            CHECK_INT(got, ==, total);
+            CHECK_INT(bad, ==, -1);
+            CHECK_INT(end, ==, 0);
+            sockit_close(s);
+        }
+        CHECK_TRUE(SU_WAIT(ts_stats(&t).active == 0, 5));
+        CHECK_INT(SU_GET(t.r_other) + SU_GET(t.r_reset) + SU_GET(t.r_toolong), ==, 0);
+    }
+    tlsu_es_stop(&f);
+    CHECK_INT(SU_GET(t.closes), ==, SU_GET(t.opens));
+    close(sq_fd);
+    sq_fd = -1;
+    CHECK_INT(su_fd_count(), ==, t.fd_start);
+    unlink(sq_path);
+    rmdir(dir);
+    tlsu_rmdir(tl_certs.dir);
+    pthread_mutex_destroy(&t.mu);
 }
 
 /* ---- main ----------------------------------------------------------------------------------------- */
@@ -1879,5 +2564,16 @@ int main(void)
     RUN(test_pipelined_backpressure, 20);
     RUN(test_conn_shutdown_abort, 15);
     RUN(test_stop_in_callback, 10);
+    RUN(test_output_segments, 30);
+    RUN(test_send_failures, 10);
+    RUN(test_drain_at_the_limit, 30);
+    RUN(test_want_writable, 10);
+    RUN(test_held_input_livelock, 20);
+    RUN(test_huge_timeouts, 15);
+    RUN(test_send_from_on_close, 10);
+    RUN(test_eof_with_held_input, 10);
+    RUN(test_conn_state, 15);
+    RUN(test_default_timeouts, 10);
+    RUN(test_tls_layer, 40);
     return tu_done();
 }

@@ -44,7 +44,7 @@ static void c_close(sockit_conn *c, int reason)
     SU_INC(c_closes);
 }
 
-static size_t c_echo(sockit_conn *c, const char *data, size_t len)
+static size_t c_echo(sockit_conn *c, char *data, size_t len)
 {
     int r = sockit_conn_send(c, data, len);
     return r == -ENOBUFS ? 0 : len;

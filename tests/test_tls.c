@@ -1658,7 +1658,7 @@ static int es_open(sockit_conn *c)
     return 0;
 }
 
-static size_t es_echo(sockit_conn *c, const char *data, size_t len)
+static size_t es_echo(sockit_conn *c, char *data, size_t len)
 {
     return sockit_conn_send(c, data, len) == -ENOBUFS ? 0 : len;
 }
@@ -1677,7 +1677,7 @@ struct hc {
     size_t n;
 };
 
-static size_t hc_data(sockit_conn *c, const char *data, size_t len)
+static size_t hc_data(sockit_conn *c, char *data, size_t len)
 {
     struct hc *h = sockit_conn_data(c);
     if (!h) {
@@ -1906,7 +1906,7 @@ struct gen {
     char buf[TLSU_CHUNK];
 };
 
-static int gen_writables;
+static int gen_writables, gen_full;
 
 static void gen_pump(sockit_conn *c)
 {
@@ -1919,6 +1919,7 @@ static void gen_pump(sockit_conn *c)
         }
         if (++g->next == GEN_TOTAL / TLSU_CHUNK) sockit_conn_close(c);
     }
+    if (g && g->next < GEN_TOTAL / TLSU_CHUNK) SU_SET(gen_full, 1); /* stopped by the queue */
 }
 
 static int gen_open(sockit_conn *c)
@@ -1930,7 +1931,7 @@ static int gen_open(sockit_conn *c)
     return es_open(c);
 }
 
-static size_t gen_data(sockit_conn *c, const char *data, size_t len)
+static size_t gen_data(sockit_conn *c, char *data, size_t len)
 {
     struct gen *g = sockit_conn_data(c);
     if (!g->started && memchr(data, '\n', len)) {
@@ -1956,23 +1957,16 @@ static void gen_close(sockit_conn *c, int reason)
  * would block are retried as the loop says, and every byte arrives in order. */
 static void test_event_server_backpressure(void)
 {
-    sockit_tls_ctx *sctx = server_ctx(NULL, 1), *cctx = client_ctx(C.ca, 0, NULL, 1, 0);
     struct es e = {.mu = PTHREAD_MUTEX_INITIALIZER};
     sockit_server_cbs cbs = {.on_open = gen_open, .on_data = gen_data, .on_writable = gen_writable,
                              .on_close = gen_close};
-    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
-                                .user = &e, .tls = sctx, .log = es_log};
-    sockit_server *srv = NULL;
-    CHECK_OK(sockit_server_new(&srv, &cfg));
-    if (!srv || !cctx) goto out;
-    CHECK_OK(sockit_server_start(srv));
-    sockit_addr a;
-    char port[8];
-    sockit_server_addr(srv, &a);
-    snprintf(port, sizeof port, "%d", sockit_addr_port(&a));
+    sockit_server_config cfg = {.workers = 1, .cbs = &cbs, .user = &e, .log = es_log};
+    tlsu_es f;
+    if (tlsu_es_start(&f, &C, &cfg, NULL) < 0) goto out;
     sockit_sock *s;
     SU_SET(gen_writables, 0);
-    CHECK_OK(tls_dial(&s, port, cctx, "localhost", 20));
+    SU_SET(gen_full, 0);
+    CHECK_OK(tlsu_es_dial(&f, &s, 20));
     if (s && sockit_tls_active(s)) {
         int rcvbuf = 16384; /* a small window, so the server's writes block */
         sockit_setsockopt_int(s, SOL_SOCKET, SO_RCVBUF, rcvbuf);
@@ -1980,7 +1974,7 @@ static void test_event_server_backpressure(void)
         CHECK_INT(recv_exact(s, ready, 6), ==, 6);
         CHECK_MEM(ready, "ready\n", 6);
         CHECK_OK(sockit_sendall(s, "gen\n", 4, 0));
-        tu_sleep(0.5);
+        CHECK_TRUE(SU_WAIT(SU_GET(gen_full), 10)); /* the server's queue is full before we read */
         uint64_t h = TU_FNV_INIT;
         size_t total = 0;
         char buf[1024];
@@ -2004,16 +1998,12 @@ static void test_event_server_backpressure(void)
     sockit_close(s);
     CHECK_TRUE(SU_WAIT(SU_GET(e.closes) == 1, 5));
     CHECK_INT(SU_GET(e.nonzero_reasons), ==, 0);
-    sockit_server_stop(srv);
-    CHECK_OK(sockit_server_wait(srv));
 out:
-    sockit_server_free(srv);
-    sockit_tls_ctx_free(sctx);
-    sockit_tls_ctx_free(cctx);
+    tlsu_es_stop(&f);
 }
 
 /* sockit_conn_shutdown over TLS is the TLS half-close: close_notify, then reading goes on. */
-static size_t sd_data(sockit_conn *c, const char *data, size_t len)
+static size_t sd_data(sockit_conn *c, char *data, size_t len)
 {
     if (memmem(data, len, "bye\n", 4)) {
         sockit_conn_send(c, "ok\n", 3);
@@ -2029,22 +2019,14 @@ static void sd_eof(sockit_conn *c)
 
 static void test_event_server_conn_shutdown(void)
 {
-    sockit_tls_ctx *sctx = server_ctx(NULL, 1), *cctx = client_ctx(C.ca, 0, NULL, 1, 0);
     struct es e = {.mu = PTHREAD_MUTEX_INITIALIZER};
     sockit_server_cbs cbs = {.on_open = es_open, .on_data = sd_data, .on_eof = sd_eof,
                              .on_close = es_close};
-    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs,
-                                .user = &e, .tls = sctx, .log = es_log};
-    sockit_server *srv = NULL;
-    CHECK_OK(sockit_server_new(&srv, &cfg));
-    if (!srv || !cctx) goto out;
-    CHECK_OK(sockit_server_start(srv));
-    sockit_addr a;
-    char port[8];
-    sockit_server_addr(srv, &a);
-    snprintf(port, sizeof port, "%d", sockit_addr_port(&a));
+    sockit_server_config cfg = {.workers = 1, .cbs = &cbs, .user = &e, .log = es_log};
+    tlsu_es f;
+    if (tlsu_es_start(&f, &C, &cfg, NULL) < 0) goto out;
     sockit_sock *s;
-    CHECK_OK(tls_dial(&s, port, cctx, "localhost", 5));
+    CHECK_OK(tlsu_es_dial(&f, &s, 5));
     if (s && sockit_tls_active(s)) {
         char buf[8] = "";
         CHECK_OK(sockit_sendall(s, "bye\n", 4, 0));
@@ -2057,12 +2039,8 @@ static void test_event_server_conn_shutdown(void)
     sockit_close(s);
     CHECK_TRUE(SU_WAIT(SU_GET(e.closes) == 1, 5));
     CHECK_INT(SU_GET(e.nonzero_reasons), ==, 0);
-    sockit_server_stop(srv);
-    CHECK_OK(sockit_server_wait(srv));
 out:
-    sockit_server_free(srv);
-    sockit_tls_ctx_free(sctx);
-    sockit_tls_ctx_free(cctx);
+    tlsu_es_stop(&f);
 }
 
 static void threaded_handle(sockit_sock *c, const sockit_addr *peer, void *user)

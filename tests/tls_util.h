@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 
+#include <sockit/server.h>
 #include <sockit/tls.h>
 
 #include <poll.h>
@@ -331,6 +332,66 @@ static inline uint64_t tlsu_file_hash(const char *path, long long *size)
     free(buf);
     if (fd >= 0) close(fd);
     return h;
+}
+
+
+/* ---- an event-driven TLS server (test_tls.c, test_server.c) ------------------------------------ */
+
+typedef struct tlsu_es {
+    sockit_server *srv;
+    sockit_tls_ctx *sctx, *cctx; /* the server's context; a client context that trusts the CA */
+    char port[8];
+} tlsu_es;
+
+/* Makes and starts an event-driven server on 127.0.0.1, port 0, serving c->srv over TLS with the
+ * callbacks and limits in cfg (its host, port and tls are filled in here), no session resumption,
+ * ALPN alpn (NULL: none; the client context offers the same). 0, or -1 after a failed check
+ * (then tlsu_es_stop still cleans up). */
+static inline int tlsu_es_start(tlsu_es *f, const tlsu_certs *c, sockit_server_config *cfg,
+                                const char *alpn)
+{
+    memset(f, 0, sizeof *f);
+    sockit_tls_opts so = {.server = 1, .cert = c->srv, .key = c->srv_key, .alpn = alpn, .no_resumption = 1};
+    sockit_tls_opts co = {.cafile = c->ca, .alpn = alpn, .no_resumption = 1};
+    CHECK_OK(sockit_tls_ctx_new(&f->sctx, &so));
+    CHECK_OK(sockit_tls_ctx_new(&f->cctx, &co));
+    if (!f->sctx || !f->cctx) return -1;
+    cfg->host = "127.0.0.1";
+    cfg->port = "0";
+    cfg->tls = f->sctx;
+    CHECK_OK(sockit_server_new(&f->srv, cfg));
+    if (!f->srv) return -1;
+    sockit_addr a;
+    sockit_server_addr(f->srv, &a);
+    snprintf(f->port, sizeof f->port, "%d", sockit_addr_port(&a));
+    int r = sockit_server_start(f->srv);
+    CHECK_OK(r);
+    return r < 0 ? -1 : 0;
+}
+
+/* A client of the fixture's server, handshaken as "localhost": 0 and *out, or a code (*out NULL). */
+static inline int tlsu_es_dial(const tlsu_es *f, sockit_sock **out, double timeout)
+{
+    int r = sockit_create_connection(out, "127.0.0.1", f->port, timeout);
+    if (r == 0) r = sockit_tls_connect(*out, f->cctx, "localhost");
+    if (r < 0) {
+        sockit_close(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/* Stops, waits for and frees the server and both contexts. */
+static inline void tlsu_es_stop(tlsu_es *f)
+{
+    if (f->srv) {
+        sockit_server_stop(f->srv);
+        CHECK_OK(sockit_server_wait(f->srv));
+    }
+    sockit_server_free(f->srv);
+    sockit_tls_ctx_free(f->sctx);
+    sockit_tls_ctx_free(f->cctx);
+    memset(f, 0, sizeof *f);
 }
 
 #endif /* SOCKIT_TLS_UTIL_H */

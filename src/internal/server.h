@@ -4,6 +4,7 @@
 #ifndef SOCKIT_INTERNAL_SERVER_H
 #define SOCKIT_INTERNAL_SERVER_H
 
+#include "internal/conn_io.h"
 #include "internal/loop.h"
 #include <sockit/server.h>
 
@@ -20,28 +21,31 @@ static inline void sockit__count(sockit__counter *c, uint64_t n)
 }
 
 struct worker;
-
-struct tls_state;
+struct outq;
 
 /*
- * One connection: 88 bytes on x86-64, from a per-worker table that is reserved for max_conns
- * entries but only touched as it is used. An idle connection owns no buffers.
+ * One connection: 88 bytes on x86-64 (checked below), followed in its slot by the protocol's
+ * state (cfg.conn_state_size, 16-byte aligned). Slots come from a per-worker table reserved for
+ * max_conns entries but only touched as it is used. An idle connection owns no buffers.
  */
 struct sockit_conn {
     int fd;
     uint32_t flags;
     struct worker *w;
     void *data;                        /* the user's */
-    char *out;                         /* queued output: [out_off, out_len) */
-    uint32_t out_off, out_len, out_cap;
-    uint32_t in_len;                   /* held input (unconsumed) */
-    char *in;
-    uint32_t in_cap;
+    struct outq *out;                  /* queued output, NULL when none */
+    char *in;                          /* held input (unconsumed) */
+    uint32_t in_len, in_cap;
     int reason;                        /* why it is being closed */
-    int64_t last;                      /* last activity (loop time, ns) */
     uint32_t prev, next;               /* first-byte list links: index + 1, 0 for none */
-    struct tls_state *tls;             /* NULL for plain connections */
+    int64_t last;                      /* last activity (loop time, ns) */
+    const struct sockit__conn_io *io;  /* how bytes move: the plain socket or a layer (TLS) */
+    void *layer;                       /* the layer's state, NULL for plain */
 };
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct sockit_conn) == 88, "the connection slot size the docs promise");
+#endif
 
 struct list {
     uint32_t head, tail;
@@ -61,16 +65,26 @@ struct worker {
     int lfd;       /* listening or datagram socket watched by this worker */
     int own_lfd;   /* 1 if this worker closes it */
 
-    struct sockit_conn *conns; /* max_conns entries, touched lazily */
+    char *conns;               /* max_conns slots of `stride` bytes, touched lazily */
+    size_t stride;
     uint32_t cap, hwm, free_head, nconns;
     struct list first;         /* connections awaiting their first byte, in accept order */
 
-    uint32_t *kicked;          /* conns to settle at the end of the round */
-    uint32_t nkicked, kicked_cap;
-    sockit_timer kick_timer, sweep_timer, grace_timer, accept_timer;
+    /* Connections to settle at the end of the round. A connection is on it at most once (its
+     * C_KICKED flag says so, and the flag survives the slot's reuse), so cap entries suffice
+     * and the list never grows. */
+    uint32_t *kicked;
+    uint32_t nkicked;
+    sockit_timer kick_timer, grace_timer, accept_timer;
+    int sweep_fd;              /* a periodic timerfd for the timeout sweep, or -1 */
 
     char *rbuf;
     size_t rsize;
+
+    /* Spare output queues and 16 KiB copy chunks: steady traffic allocates nothing. */
+    struct outq *spare_q;
+    void *spare_chunks;
+    uint32_t nspare_q, nspare_chunks;
 
     int stopping;
     int64_t grace_deadline;
@@ -140,7 +154,32 @@ void sockit__ratelog(sockit_server *srv, struct sockit__ratelog *rl, const char 
  * (owns_path, path_dev, path_ino). On failure, sockit_server_free closes what was opened. */
 int sockit__listen_all(sockit_server *srv);
 
-/* server.c */
+/* server.c: lifecycle */
 void sockit__server_log(sockit_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Seconds (a config value) to nanoseconds, clamped as the loop clamps timers: never overflows. */
+int64_t sockit__secs_ns(double secs);
+
+/* conn.c: the connection engine */
+struct sockit_conn *sockit__conn_alloc(struct worker *w);
+void sockit__conn_release(struct sockit_conn *c);
+void sockit__conn_started(struct sockit_conn *c); /* the slot is watched: on_open (or handshake) */
+void sockit__conn_event(sockit_loop *loop, int fd, int events, void *arg);
+void sockit__on_kick(sockit_loop *loop, sockit_timer *t, void *arg);
+void sockit__worker_free_spares(struct worker *w);
+static inline struct sockit_conn *sockit__conn_at(struct worker *w, uint32_t i)
+{
+    return (struct sockit_conn *)(w->conns + (size_t)(i - 1) * w->stride);
+}
+void sockit__sweep(struct worker *w); /* the idle and first-byte timeouts, now */
+void sockit__conn_settle_all(struct worker *w);
+void sockit__conn_close_all(struct worker *w);
+
+/* accept.c: accepting and refusing */
+void sockit__on_accept(sockit_loop *loop, int lfd, int events, void *arg);
+void sockit__on_accept_again(sockit_loop *loop, sockit_timer *t, void *arg);
+void sockit__log_limited(struct worker *w, const char *what, const char *why);
+
+/* dgram.c */
+void sockit__on_datagram_ready(sockit_loop *loop, int fd, int events, void *arg);
 
 #endif
