@@ -655,7 +655,9 @@ int sockit_conn_sendv(sockit_conn *c, const struct iovec *iov, int n)
     if (total == 0) return 0;
     size_t sent = 0;
     if (can_write_now(c)) {
-        ssize_t k = c->layer ? send_now(c, iov[0].iov_base, iov[0].iov_len) : sendv_now(c, iov, n);
+        int i = 0;
+        while (c->layer && iov[i].iov_len == 0) i++; /* a layer writes one buffer: a non-empty one */
+        ssize_t k = c->layer ? send_now(c, iov[i].iov_base, iov[i].iov_len) : sendv_now(c, iov, n);
         if (k < 0) return (int)k;
         if ((sent = (size_t)k) == total) return 0;
     } else if (over_limit(c, total)) {
