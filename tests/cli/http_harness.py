@@ -14,7 +14,6 @@ Which server: SOCKIT_HTTP_TEST_PEER selects it.
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import socket
@@ -26,6 +25,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import test_cli  # noqa: E402
 from test_cli import BIN, Pipe  # noqa: E402
 
 PEER = os.environ.get("SOCKIT_HTTP_TEST_PEER", "sockit") or "sockit"
@@ -440,16 +440,9 @@ def main(module="__main__"):
         print("0 passed, 1 failed")
         return 1
     print("server under test: %s" % PEER)
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    if result.skipped:
-        print("%d skipped" % len(result.skipped))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return test_cli.main(module)
 
 
 __all__ = ["BIN", "PEER", "SANITIZED", "TIMEOUT", "Server", "Response", "connect", "exchange",
            "status_codes", "read_response", "get", "recv_queued", "wait_until", "raise_nofile",
-           "fd_count", "rss_kib", "main", "select"]
+           "fd_count", "rss_kib", "main"]
