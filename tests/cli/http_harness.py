@@ -279,11 +279,14 @@ def exchange(port, data, half_close=True, timeout=TIMEOUT):
     deadline = time.monotonic() + timeout
     try:
         try:
+            s.settimeout(timeout / 2)
             s.sendall(data)
             if half_close:
                 s.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server closed while we sent; what it answered before is still readable
+        except socket.timeout:
+            pass  # the server stopped reading: its answer (or its close) must come anyway
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
