@@ -1360,6 +1360,13 @@ static const struct chunk_bad chunk_bad[] = {
     {"control char first in a trailer", IN("0\r\n\x01X: b\r\n\r\n")},
     {"NUL first in a trailer", IN("0\r\n\0\r\n\r\n")},
     {"form feed as a trailer line (found by fuzz_http_chunked)", IN("0\r\n\x0c\n\r\n")},
+    {"trailer without a colon", IN("0\r\nnot a field\r\n\r\n")},
+    {"a request as a trailer", IN("0\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")},
+    {"folded trailer", IN("0\r\nX: a\r\n b\r\n\r\n")},
+    {"trailer starting with a tab", IN("0\r\n\tX: b\r\n\r\n")},
+    {"trailer with space before the colon", IN("0\r\nX : b\r\n\r\n")},
+    {"trailer with an empty name", IN("0\r\n: b\r\n\r\n")},
+    {"trailer name with a slash", IN("0\r\nX/Y: b\r\n\r\n")},
     {"control char in an extension", IN("5;a=\x01\r\nhello\r\n0\r\n\r\n")},
     {"size, space, more digits (RFC 9112 7.1.1: only BWS before ';')", IN("2 3\r\nab\r\n0\r\n\r\n")},
     {"bare CR as the final line", IN("0\r\n\r\r\n")},
@@ -1493,7 +1500,6 @@ static void test_chunked_choices(void)
         {"17 hex digits with a leading zero (value fits)", IN("00000000000000005\r\nhello\r\n0\r\n\r\n")},
         {"FFFFFFFFFFFFFFFF (2^64-1)", IN("FFFFFFFFFFFFFFFF\r\nx")},
         {"space after the size", IN("5 \r\nhello\r\n0\r\n\r\n")},
-        {"trailer without a colon", IN("0\r\nnot a field\r\n\r\n")},
     };
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
         struct dec x, y;

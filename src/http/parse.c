@@ -510,7 +510,7 @@ int sockit_http_response_framing(const sockit_http_response *resp, const char *m
 /* ---- chunked ---------------------------------------------------------------------------------- */
 
 enum { C_SIZE, C_SIZE_BWS, C_SIZE_CR, C_EXT, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER_START, C_TRAILER,
-       C_TRAILER_CR, C_END_LF, C_DONE };
+       C_TRAILER_CR, C_END_LF, C_DONE, C_TRAILER_NAME };
 
 void sockit_http_chunked_init(sockit_http_chunked *d)
 {
@@ -638,10 +638,20 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             i++;
             break;
         case C_TRAILER_START:
+            /* A trailer is a header field, "name: value" (RFC 9112 7.1.2): a line that is not
+             * one — folded, nameless, or without a colon — is refused like it is in a head, so a
+             * request smuggled behind a chunked body cannot hide as a "trailer". */
             if (c == '\r') d->state = C_END_LF;
             else if (c == '\n') d->state = C_DONE;
-            else if (c < 0x20 && c != '\t') return proto("a control character in a trailer", i);
-            else { d->state = C_TRAILER; d->ext_len = 1; }
+            else if (c == ' ' || c == '\t') return proto("a folded trailer line (obsolete line folding)", i);
+            else if (!IS(c, TCHAR)) return proto("a trailer line that does not start with a field name", i);
+            else { d->state = C_TRAILER_NAME; d->ext_len = 1; }
+            i++;
+            break;
+        case C_TRAILER_NAME:
+            if (c == ':') d->state = C_TRAILER;
+            else if (!IS(c, TCHAR)) return proto("a trailer line that is not \"name: value\"", i);
+            else if (++d->ext_len > MAX_LINE) return proto("a trailer line over 8 KiB", i);
             i++;
             break;
         case C_TRAILER:
