@@ -120,7 +120,8 @@ SOCKIT_API void sockit_http_chunked_init(sockit_http_chunked *d);
  *   SOCKIT_EPROTO       malformed (the message names the byte in this call's buf);
  *   -EINVAL             d, len or rest NULL, buf NULL with *len > 0, or d not initialised.
  * buf NULL with *len 0 is SOCKIT_EINCOMPLETE (or 1 if the body was already complete). Chunk
- * extensions and trailers are skipped (each line at most 8 KiB). */
+ * extensions and trailers are skipped (each line at most 8 KiB); a trailer line must be a header
+ * field ("name: value", the name a token, no folding) or the body is SOCKIT_EPROTO. */
 SOCKIT_API int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len,
                                           size_t *rest);
 
