@@ -11,6 +11,7 @@ Which server: SOCKIT_HTTP_TEST_PEER selects it.
                      (daemon off, user root) — only to prove that the tests themselves are right.
                      Rows where nginx may legitimately differ carry a per-peer expectation.
 """
+import errno
 import os
 import re
 import resource
@@ -285,6 +286,11 @@ def exchange(port, data, half_close=True, timeout=TIMEOUT):
                 s.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server closed while we sent; what it answered before is still readable
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                raise
+            # The server reset the connection while we sent (it answered and closed with our
+            # bytes unread): shutdown finds no connection. A reset is a clean close here.
         except socket.timeout:
             pass  # the server stopped reading: its answer (or its close) must come anyway
         while True:
