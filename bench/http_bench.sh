@@ -49,6 +49,7 @@
 # HTTP_BENCH_HELLO (default "sockit mhd go"), HTTP_BENCH_CHART (path; "" draws none).
 # Exit status: non-zero only if an installed peer fails to start or to answer.
 set -u
+set +m   # no job control: setsid must exec in place, so the pid we hold is the group id
 
 BUILD=${1:?usage: http_bench.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
@@ -248,11 +249,19 @@ start() {
     return 1
 }
 
-# cpu_ticks PGID: utime+stime+cutime+cstime of every process in the group, in clock ticks.
+# cpu_ticks PGID: utime+stime+cutime+cstime of every process in the group, in clock ticks. Reads
+# only the group's own /proc entries: a glob over all of /proc races with processes that exit
+# meanwhile (other jobs on the machine), and mawk stops at the first file it cannot open.
 cpu_ticks() {
-    awk -v g="$1" '{ l = $0; sub(/^.*\) /, "", l); split(l, f, " ");
-                     if (f[3] == g) s += f[12] + f[13] + f[14] + f[15] }
-                   END { print s + 0 }' /proc/[0-9]*/stat 2>/dev/null
+    local p line sum=0
+    for p in $(pgrep -g "$1"); do
+        { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue   # exited meanwhile
+        line=${line##*) }   # the fields after "(comm) ": state is 1, utime 12 ... cstime 15
+        # shellcheck disable=SC2086
+        set -- $line
+        sum=$((sum + ${12} + ${13} + ${14} + ${15}))
+    done
+    echo "$sum"
 }
 
 # to_us VALUE: wrk's duration ("812.00us", "1.20ms", "2.01s", "1.00m") in microseconds.
