@@ -46,7 +46,8 @@
 # Knobs (environment): BENCH_SECONDS (measured seconds per run, default 5), BENCH_WARMUP (default
 # 1), HTTP_BENCH_CONNS (default "50 500"), HTTP_BENCH_WORKERS (default "1 2"),
 # HTTP_BENCH_HELLO_WORKERS (default "1"), HTTP_BENCH_SERVERS (default "sockit h2o nginx python"),
-# HTTP_BENCH_HELLO (default "sockit mhd go"), HTTP_BENCH_CHART (path; "" draws none).
+# HTTP_BENCH_HELLO (default "sockit mhd go"; an empty list runs none), HTTP_BENCH_CHART (path;
+# "" draws none).
 # Exit status: non-zero only if an installed peer fails to start or to answer.
 set -u
 set +m   # no job control: setsid must exec in place, so the pid we hold is the group id
@@ -59,8 +60,8 @@ WARM=${BENCH_WARMUP:-1}
 CONNS=${HTTP_BENCH_CONNS:-50 500}
 WORKERS=${HTTP_BENCH_WORKERS:-1 2}
 HELLO_WORKERS=${HTTP_BENCH_HELLO_WORKERS:-1}
-STATIC_SERVERS=${HTTP_BENCH_SERVERS:-sockit h2o nginx python}
-HELLO_SERVERS=${HTTP_BENCH_HELLO:-sockit mhd go}
+STATIC_SERVERS=${HTTP_BENCH_SERVERS-sockit h2o nginx python}   # set but empty: none
+HELLO_SERVERS=${HTTP_BENCH_HELLO-sockit mhd go}
 CHART=${HTTP_BENCH_CHART-$HERE/http_chart.svg}
 HOST=127.0.0.1
 TICK=$(getconf CLK_TCK)
@@ -122,10 +123,11 @@ head -c 1048576 /dev/urandom >"$DOCS/big.bin"                     # 1 MiB
 declare -A URLPATH=([small]=/small.txt [big]=/big.bin [hello]=/hello)
 declare -A FILELABEL=([small]="13 B file" [big]="1 MiB file" [hello]="dynamic hello")
 
-# h2o_conf DIR PORT WORKERS: h2o's configuration (no access-log directive: no access log).
+# h2o_conf DIR PORT WORKERS: h2o's configuration (no access-log directive: no access log). As
+# root h2o would switch to "nobody", who may not read the files: it stays root.
 h2o_conf() {
-    cat >"$1/h2o.conf" <<EOF
-user: root
+    [ "$(id -u)" = 0 ] && echo "user: root" >"$1/h2o.conf"
+    cat >>"$1/h2o.conf" <<EOF
 num-threads: $3
 pid-file: $1/h2o.pid
 error-log: $1/error.log
@@ -213,6 +215,7 @@ available() {
                     SKIP[$name]="go build of bench/peers/go_hello.go failed: $(head -c 300 "$TMP/go.err")"
                 fi
             fi ;;
+        *) SKIP[$name]="unknown server (static: sockit h2o nginx python; hello: sockit mhd go)" ;;
     esac
     [ -z "${SKIP[$name]:-}" ]
 }
