@@ -12,3 +12,5 @@ echo; echo "== tls_bench: sockit TLS vs openssl s_time/s_server/s_client (same r
 echo; echo "== parser_bench: sockit's HTTP parser vs picohttpparser and http-parser (same run, same machine)"
 if [ -x "$BUILD/bench/bench_parser" ]; then "$(dirname "$0")/parser_bench.sh" "$BUILD"
 else echo "bench_parser not built: install libh2o-evloop0.13 (picohttpparser) and libhttp-parser-dev (http-parser)"; fi
+echo; echo "== http_bench: sockit http serve vs h2o, nginx, python http.server; hello vs libmicrohttpd, Go (same run, same machine)"
+"$(dirname "$0")/http_bench.sh" "$BUILD"
