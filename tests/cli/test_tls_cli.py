@@ -425,9 +425,13 @@ class TestEchoTLS(Base):
             with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as s:
                 s.sendall(junk)
                 try:
-                    self.assertEqual(s.recv(4096), b"")  # closed, nothing sent
+                    got = s.recv(4096)
                 except ConnectionResetError:
-                    pass
+                    got = b""
+                # Closed with nothing sent — or, when the random bytes happen to look enough like
+                # a TLS record (1 run in ~30), with one TLS alert record first: never any data.
+                is_alert = len(got) == 7 and got[:2] == b"\x15\x03" and got[3:5] == b"\x00\x02"
+                self.assertTrue(got == b"" or is_alert, got)
         with socket.create_connection(("127.0.0.1", int(port)), timeout=TIMEOUT) as raw:
             with self.client_ctx().wrap_socket(raw, server_hostname="localhost") as tls:
                 tls.sendall(b"still here\n")
