@@ -42,6 +42,7 @@ extern "C" {
 typedef struct sockit_http_server sockit_http_server;
 typedef struct sockit_http_req sockit_http_req;
 typedef struct sockit_tls_ctx sockit_tls_ctx; /* tls.h */
+typedef struct sockit_http_header sockit_http_header; /* http.h (declared here too: any include order works) */
 
 /* A handler: answers r (now, or later for event-driven handlers) and returns 0; a negative return
  * when nothing was sent yet answers 500 (and is logged through cfg.log); once a response was

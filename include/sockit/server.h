@@ -241,6 +241,12 @@ SOCKIT_API void sockit_conn_abort(sockit_conn *c);
 /* Half-close: shuts down the sending side once the queue is sent; reading goes on. */
 SOCKIT_API void sockit_conn_shutdown(sockit_conn *c);
 
+/* Marks the connection busy (1) or not (0): the protocol has work in flight that shows neither
+ * as queued output nor as held input (a request a handler answers later). A graceful stop closes
+ * idle connections at once but lets busy ones finish within stop_grace; clearing the mark on a
+ * stopping server closes the connection once its output is sent. Not busy at accept. */
+SOCKIT_API void sockit_conn_set_busy(sockit_conn *c, int busy);
+
 /* Stops / resumes reading from the peer (your own flow control). */
 SOCKIT_API void sockit_conn_pause(sockit_conn *c);
 SOCKIT_API void sockit_conn_resume(sockit_conn *c);

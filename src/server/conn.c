@@ -40,6 +40,7 @@ enum {
     C_IO_WANT_W = 1 << 16, /* the layer needs the socket writable to make progress */
     C_REOFFER = 1 << 17,  /* reading resumed: offer the held input again (once) */
     C_CLOSED_CB = 1 << 18, /* on_close has begun: every send fails */
+    C_BUSY = 1 << 19,     /* the protocol has work in flight: not idle for a graceful stop */
 };
 
 /* The per-event path (read -> on_data -> send) is a chain of small functions: inline them into
@@ -792,7 +793,7 @@ static void settle_slow(struct sockit_conn *c)
             return;
         }
     }
-    if (w->stopping && !pending(c) && !c->in_len) { /* stopping: idle connections go now */
+    if (w->stopping && !pending(c) && !c->in_len && !(c->flags & C_BUSY)) { /* stopping: idle ones go now */
         c->reason = -ESHUTDOWN;
         teardown(c);
         return;
@@ -1015,6 +1016,16 @@ void sockit_conn_shutdown(sockit_conn *c)
 {
     if (!(c->flags & C_SHUT_DONE)) c->flags |= C_SHUT;
     kick(c);
+}
+
+void sockit_conn_set_busy(sockit_conn *c, int busy)
+{
+    if (busy) {
+        c->flags |= C_BUSY;
+        return;
+    }
+    c->flags &= ~C_BUSY;
+    if (c->w->stopping) kick(c); /* idle now: a stopping server closes it */
 }
 
 void sockit_conn_pause(sockit_conn *c)
