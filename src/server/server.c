@@ -1,8 +1,8 @@
 /*
  * The server's lifecycle: configuration, listeners, workers and their loops, start, stop, wait,
- * run and free. The connection engine is conn.c (with its I/O operations in conn_io.c, and TLS
- * as a layer from src/tls/tls_conn.c), accepting is accept.c, datagrams dgram.c, threaded mode
- * threaded.c.
+ * run and free. The connection engine is conn.c and, for its output queue and the sends,
+ * output.c (with the I/O operations in conn_io.c, and TLS as a layer from src/tls/tls_conn.c);
+ * accepting is accept.c, datagrams dgram.c, threaded mode threaded.c.
  */
 #include "internal/server.h"
 

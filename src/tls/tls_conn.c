@@ -4,10 +4,12 @@
  *
  * OpenSSL's write rule: after SSL_write asks to be retried, the retry must offer the same bytes
  * (at the same or, with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, another address) and at least as
- * many. The core's output queue only grows at its tail and is written from its head, one segment
- * per SSL_write here, so a retry always sees the same head segment, possibly longer. File ranges
- * are read again (pread) into a buffer of this thread at the same offset and in the same chunk
- * size, so the retry sees the same bytes too.
+ * many as the record it holds. With SSL_MODE_ENABLE_PARTIAL_WRITE that record is at most 16 KiB
+ * of the call's first bytes. The core keeps to it: bytes a direct write could not send are
+ * queued from their first byte in a fresh 16 KiB chunk; the queue only grows at its tail and is
+ * written from its head, one segment per SSL_write, so a retry sees the same head segment,
+ * possibly longer. File ranges are read again (pread) at the same offset in the same 16 KiB
+ * chunk size into a buffer of this thread, so the retry sees the same bytes too.
  */
 #include "internal/conn_io.h"
 #include "internal/tls.h"
@@ -196,7 +198,7 @@ int sockit__tls_conn_new(sockit_tls_ctx *ctx, int fd, const char *peer, const so
 {
     struct tls_state *t = sockit__tls_state_new(ctx, fd, 1, peer);
     if (!t) return sockit__fail(-ENOMEM, "tls: a connection from %s", peer);
-    SSL_set_mode(t->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_mode(t->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
     SSL_set_accept_state(t->ssl);
     t->handshaking = 1;
     *io = &tls_io;
