@@ -83,6 +83,7 @@ sockit_http_server *sockit_http_server_of(const sockit_http_req *r) { return r->
 void sockit_http_set_data(sockit_http_req *r, void *data) { r->data = data; }
 void *sockit_http_data(const sockit_http_req *r) { return r->data; }
 void sockit_http_set_max_body(sockit_http_req *r, uint64_t max) { r->max_body = max; }
+sockit_loop *sockit_http_loop(const sockit_http_req *r) { return r->loop; }
 int sockit_http_responded(const sockit_http_req *r) { return r->resp != R_NONE; }
 
 int sockit_http_peer(const sockit_http_req *r, sockit_addr *out)

@@ -71,6 +71,7 @@ struct hconn {
     int in_data;                  /* inside on_data */
     int closing;                  /* no further request is read */
     int dying;                    /* on_close has begun */
+    int line_ok;                  /* the head under way has a valid request line */
     size_t scanned;               /* sockit_http_head_end's memory */
     unsigned nreq;
 };
