@@ -83,12 +83,6 @@ static int streq(sockit_str s, const char *lit)
     return s.p && s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 /* ---- the request line, judged on its own ------------------------------------------------------ */
 
 /* Checks the request line p[0, n) (without its line end). Returns 0 for a valid line of HTTP/1.0
@@ -97,7 +91,7 @@ static int line_check(const char *p, size_t n, sockit_str *method, sockit_str *t
 {
     if (n && p[n - 1] == '\r') n--;
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
     if (i == 0 || i >= n || p[i] != ' ') return -1;
     *method = (sockit_str){p, i};
     size_t t = ++i;
@@ -115,7 +109,7 @@ static int line_check(const char *p, size_t n, sockit_str *method, sockit_str *t
 static int line_prefix_ok(const char *p, size_t n, size_t *target_len)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
     if (i == 0 || i >= n || p[i] != ' ') return 0;
     size_t t = ++i;
     while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
@@ -130,7 +124,7 @@ static int line_plausible(const char *p, size_t n)
 {
     static const char ver[] = "HTTP/d.d\r";
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
     if (i == n) return 1;
     if (i == 0 || p[i++] != ' ') return 0;
     size_t t = i;

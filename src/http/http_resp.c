@@ -165,12 +165,6 @@ ssize_t sockit_http_query_get(const sockit_http_req *r, const char *name, char *
 
 /* ---- headers -------------------------------------------------------------------------------- */
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static int value_ok(const char *v)
 {
     for (; *v; v++) {
@@ -210,7 +204,7 @@ int sockit_http_add_header(sockit_http_req *r, const char *name, const char *val
     if (r->resp != R_NONE) return sockit__failmsg(-EALREADY, "http header %s: the head is sent", name);
     if (!*name) return sockit__failmsg(-EINVAL, "http header: empty name");
     for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
+        if (!sockit__http_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
     if (!value_ok(value)) return sockit__failmsg(-EINVAL, "http header %s: a control byte in the value", name);
     if (strcasecmp(name, "Transfer-Encoding") == 0)
         return sockit__failmsg(-EPERM, "http header: Transfer-Encoding is the server's");

@@ -124,6 +124,13 @@ struct sockit_http_req {
     struct relay *op;             /* a read or write op waiting on the loop */
 };
 
+/* A token character (RFC 9110 5.6.2). */
+static inline int sockit__http_tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && __builtin_strchr("!#$%&'*+-.^_`|~", ch));
+}
+
 /* http_conn.c */
 extern const sockit_server_cbs sockit__http_cbs;
 /* Called when the response is complete: finishes the request if its body is done too. */
