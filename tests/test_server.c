@@ -1138,6 +1138,54 @@ out:
     CHECK_INT(su_fd_count(), ==, fd0);
 }
 
+/* sockit_conn_set_busy: a connection with work in flight (nothing queued, nothing held) is not
+ * closed as idle by a graceful stop; clearing the mark lets it finish and close. "B" marks it
+ * busy, "D" clears the mark and answers. */
+static size_t busy_on_data(sockit_conn *c, char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == 'B') {
+            sockit_conn_set_busy(c, 1);
+            sockit_conn_send(c, "b", 1);
+        } else if (data[i] == 'D') {
+            sockit_conn_set_busy(c, 0);
+            sockit_conn_send(c, "done", 4);
+        } else if (data[i] == 'I') {
+            sockit_conn_send(c, "i", 1);
+        }
+    }
+    return len;
+}
+
+static void test_busy_through_stop(void)
+{
+    static const sockit_server_cbs cbs = {.on_data = busy_on_data};
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs, .stop_grace = 10};
+    sockit_server *srv = NULL;
+    sockit_addr a;
+    CHECK_OK(sockit_server_new(&srv, &cfg));
+    CHECK_OK(sockit_server_addr(srv, &a));
+    CHECK_OK(sockit_server_start(srv));
+    sockit_sock *idle = su_connect(&a, 5), *busy = su_connect(&a, 5);
+    char buf[8];
+    CHECK_OK(sockit_sendall(idle, "I", 1, 0));
+    CHECK_INT(su_recv_n(idle, buf, 1), ==, 1);
+    CHECK_OK(sockit_sendall(busy, "B", 1, 0));
+    CHECK_INT(su_recv_n(busy, buf, 1), ==, 1);
+    sockit_server_stop(srv);
+    /* The idle one closes at once; the same settling pass spared the busy one. */
+    CHECK_INT(su_next_event(idle, 5), ==, 0);
+    CHECK_INT(su_next_event(busy, 0.2), ==, -ETIMEDOUT);
+    CHECK_OK(sockit_sendall(busy, "D", 1, 0));
+    CHECK_INT(su_recv_n(busy, buf, 4), ==, 4);
+    CHECK_MEM(buf, "done", 4);
+    CHECK_INT(su_next_event(busy, 5), ==, 0); /* not busy on a stopping server: closed */
+    CHECK_OK(sockit_server_wait(srv));
+    sockit_server_free(srv);
+    sockit_close(idle);
+    sockit_close(busy);
+}
+
 /* Past stop_grace, a connection whose output is not being read is cut. */
 static void test_stop_grace_expires(void)
 {
@@ -2553,6 +2601,7 @@ int main(void)
     RUN(test_conn_limit, 20);
     RUN(test_graceful_stop, 30);
     RUN(test_stop_grace_expires, 15);
+    RUN(test_busy_through_stop, 20);
     RUN(test_run_sigterm, 20);
     RUN(test_reset_mid_write, 30);
     RUN(test_pause_resume, 10);

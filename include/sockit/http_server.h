@@ -42,6 +42,7 @@ extern "C" {
 typedef struct sockit_http_server sockit_http_server;
 typedef struct sockit_http_req sockit_http_req;
 typedef struct sockit_tls_ctx sockit_tls_ctx; /* tls.h */
+typedef struct sockit_loop sockit_loop;       /* loop.h */
 typedef struct sockit_http_header sockit_http_header; /* http.h (declared here too: any include order works) */
 
 /* A handler: answers r (now, or later for event-driven handlers) and returns 0; a negative return
@@ -247,6 +248,9 @@ SOCKIT_API const char *sockit_http_match(const sockit_http_req *r);
 
 /* The request body's framing: its Content-Length (or UINT64_MAX for chunked; 0 for none). */
 SOCKIT_API uint64_t sockit_http_body_length(const sockit_http_req *r);
+
+/* The worker loop the request lives on (event-driven handlers: for timers that answer later). */
+SOCKIT_API sockit_loop *sockit_http_loop(const sockit_http_req *r);
 
 /* The server and this request's per-request slot for you (NULL at first). */
 SOCKIT_API sockit_http_server *sockit_http_server_of(const sockit_http_req *r);

@@ -83,12 +83,6 @@ static int streq(sockit_str s, const char *lit)
     return s.p && s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 /* ---- the request line, judged on its own ------------------------------------------------------ */
 
 /* Checks the request line p[0, n) (without its line end). Returns 0 for a valid line of HTTP/1.0
@@ -97,7 +91,7 @@ static int line_check(const char *p, size_t n, sockit_str *method, sockit_str *t
 {
     if (n && p[n - 1] == '\r') n--;
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
     if (i == 0 || i >= n || p[i] != ' ') return -1;
     *method = (sockit_str){p, i};
     size_t t = ++i;
@@ -115,12 +109,34 @@ static int line_check(const char *p, size_t n, sockit_str *method, sockit_str *t
 static int line_prefix_ok(const char *p, size_t n, size_t *target_len)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
     if (i == 0 || i >= n || p[i] != ' ') return 0;
     size_t t = ++i;
     while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
     *target_len = i - t;
     return i == n;
+}
+
+/* A request line still arriving: 1 while p[0, n) can be the start of a valid one (method, SP,
+ * target, SP, "HTTP/d.d"), so bytes that could never be a request (a TLS hello, an HTTP/2
+ * preface's binary part, noise) close the connection at once rather than at the deadline. */
+static int line_plausible(const char *p, size_t n)
+{
+    static const char ver[] = "HTTP/d.d\r";
+    size_t i = 0;
+    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
+    if (i == n) return 1;
+    if (i == 0 || p[i++] != ' ') return 0;
+    size_t t = i;
+    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
+    if (i == n) return 1;
+    if (i == t || p[i++] != ' ') return 0;
+    for (size_t k = 0; i < n; i++, k++) {
+        if (k >= sizeof ver - 1) return 0;
+        char want = ver[k];
+        if (want == 'd' ? (p[i] < '0' || p[i] > '9') : p[i] != want) return 0;
+    }
+    return 1;
 }
 
 /* A head we refuse before it parsed: the status it deserves, or 0 to close silently.
@@ -454,6 +470,7 @@ static void req_init(struct hconn *hc, sockit_http_req *r)
     r->status = 200;
     r->body = B_DONE;
     r->tls = sockit_conn_tls_alpn(hc->c) != NULL;
+    r->loop = sockit_conn_loop(hc->c);
     sockit_conn_peer(hc->c, &r->peer);
 }
 
@@ -660,15 +677,15 @@ static int head_feed(struct hconn *hc, char *p, size_t n, size_t *used)
     ssize_t end = sockit_http_head_end(p, n, &hc->scanned);
     if (end == SOCKIT_EINCOMPLETE) {
         sockit_str m = {0}, t = {0};
-        if (n >= cfg->max_header_bytes) {
+        const char *lf = memchr(p, '\n', n);
+        int line = lf ? line_check(p, (size_t)(lf - p), &m, &t) : line_plausible(p, n) ? 1 : -1;
+        hc->line_ok = line == 0;
+        if (n >= cfg->max_header_bytes || (!lf && n > cfg->max_target + 32))
             sockit__http_raw_error(hc, head_refusal(hc, p, n, 1, &m, &t), m, t);
-        } else if (!memchr(p, '\n', n) && n > cfg->max_target + 32) {
-            size_t tl;
-            if (line_prefix_ok(p, n, &tl) && tl > cfg->max_target)
-                sockit__http_raw_error(hc, head_refusal(hc, p, n, 1, &m, &t), m, t);
-            else if (!line_prefix_ok(p, n, &tl))
-                sockit__http_raw_error(hc, 0, m, t);
-        }
+        else if (line == 505)
+            sockit__http_raw_error(hc, 505, m, t);
+        else if (line < 0)
+            sockit__http_raw_error(hc, 0, m, t); /* never a request: close now */
         if (fresh && !hc->closing) arm(hc, cfg->header_timeout); /* from its first byte */
         return 0;
     }
@@ -686,8 +703,9 @@ static void on_timer(sockit_loop *loop, sockit_timer *t, void *arg)
 {
     struct hconn *hc = arg;
     (void)loop, (void)t;
-    if (hc->phase == P_HEAD) { /* slowloris, or a client that stalled mid-head */
-        sockit__http_raw_error(hc, 408, (sockit_str){0}, (sockit_str){0});
+    if (hc->phase == P_HEAD) { /* slowloris, or a client that stalled mid-head: 408 when its
+                                  request line was valid, else just the close */
+        sockit__http_raw_error(hc, hc->line_ok ? 408 : 0, (sockit_str){0}, (sockit_str){0});
         return;
     }
     if (hc->phase == P_ACTIVE && hc->req && hc->req->body != B_DONE) {

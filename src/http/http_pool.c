@@ -248,7 +248,6 @@ int sockit__http_pool_submit(sockit_http_server *hs, sockit_http_req *r)
         p->q[(p->qhead + p->qn) % p->qcap] = r;
         p->qn++;
         r->in_pool = 1;
-        r->loop = sockit_conn_loop(r->c);
         pthread_cond_signal(&p->work);
     }
     pthread_mutex_unlock(&p->mu);

@@ -83,6 +83,7 @@ sockit_http_server *sockit_http_server_of(const sockit_http_req *r) { return r->
 void sockit_http_set_data(sockit_http_req *r, void *data) { r->data = data; }
 void *sockit_http_data(const sockit_http_req *r) { return r->data; }
 void sockit_http_set_max_body(sockit_http_req *r, uint64_t max) { r->max_body = max; }
+sockit_loop *sockit_http_loop(const sockit_http_req *r) { return r->loop; }
 int sockit_http_responded(const sockit_http_req *r) { return r->resp != R_NONE; }
 
 int sockit_http_peer(const sockit_http_req *r, sockit_addr *out)
@@ -164,12 +165,6 @@ ssize_t sockit_http_query_get(const sockit_http_req *r, const char *name, char *
 
 /* ---- headers -------------------------------------------------------------------------------- */
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static int value_ok(const char *v)
 {
     for (; *v; v++) {
@@ -209,7 +204,7 @@ int sockit_http_add_header(sockit_http_req *r, const char *name, const char *val
     if (r->resp != R_NONE) return sockit__failmsg(-EALREADY, "http header %s: the head is sent", name);
     if (!*name) return sockit__failmsg(-EINVAL, "http header: empty name");
     for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
+        if (!sockit__http_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
     if (!value_ok(value)) return sockit__failmsg(-EINVAL, "http header %s: a control byte in the value", name);
     if (strcasecmp(name, "Transfer-Encoding") == 0)
         return sockit__failmsg(-EPERM, "http header: Transfer-Encoding is the server's");

@@ -210,17 +210,11 @@ int sockit__http_on_free(sockit_http_server *hs, void (*fn)(void *arg), void *ar
 
 /* ---- routes ---------------------------------------------------------------------------------- */
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static int is_token(const char *s)
 {
     if (!*s) return 0;
     for (; *s; s++)
-        if (!is_tchar((unsigned char)*s)) return 0;
+        if (!sockit__http_tchar((unsigned char)*s)) return 0;
     return 1;
 }
 

@@ -71,6 +71,7 @@ struct hconn {
     int in_data;                  /* inside on_data */
     int closing;                  /* no further request is read */
     int dying;                    /* on_close has begun */
+    int line_ok;                  /* the head under way has a valid request line */
     size_t scanned;               /* sockit_http_head_end's memory */
     unsigned nreq;
 };
@@ -122,6 +123,13 @@ struct sockit_http_req {
     sockit_loop *loop;            /* the worker's, for relays */
     struct relay *op;             /* a read or write op waiting on the loop */
 };
+
+/* A token character (RFC 9110 5.6.2). */
+static inline int sockit__http_tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && __builtin_strchr("!#$%&'*+-.^_`|~", ch));
+}
 
 /* http_conn.c */
 extern const sockit_server_cbs sockit__http_cbs;
