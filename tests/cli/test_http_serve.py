@@ -29,7 +29,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("SOCKIT_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 BIN = os.environ.get("SOCKIT_BIN", os.path.join(SOURCE_DIR, "build", "bin", "sockit"))
-SANITIZED = os.environ.get("SOCKIT_SANITIZED", "").strip() not in ("", "OFF", "OFFOFF", "OFFOFFOFF")
+SANITIZED = "ON" in os.environ.get("SOCKIT_SANITIZED", "")
 TIMEOUT = 120 if SANITIZED else 30
 TMP = None
 ROOT = None
