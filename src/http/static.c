@@ -197,7 +197,8 @@ static int send_range(sockit_http_req *r, struct rep *rep, int status, const cha
 {
     int fd = rep->fd;
     rep->fd = -1;
-    if (len <= SMALL_BODY) {
+    /* (HEAD: the server sends the head alone and closes fd; nothing is read.) */
+    if (len <= SMALL_BODY && sockit_http_method(r).n == 3) {
         char buf[SMALL_BODY];
         size_t got = 0;
         while (got < len) {
@@ -316,6 +317,7 @@ int sockit_http_static(sockit_http_server *hs, const char *prefix, const char *d
     static const sockit_http_static_opts dflt = {0};
     if (!hs || !prefix || !dir) return sockit__failmsg(-EINVAL, "http static: NULL argument");
     if (prefix[0] != '/') return sockit__failmsg(-EINVAL, "http static %s: the prefix starts with '/'", prefix);
+    if (hs->started) return sockit__failmsg(-EBUSY, "http static %s: the server has started", prefix);
     if (!opts) opts = &dflt;
     if (opts->index && strchr(opts->index, '/'))
         return sockit__failmsg(-EINVAL, "http static: index \"%s\" is a name, not a path", opts->index);
