@@ -109,9 +109,9 @@ def make_tree(d):
             if not b:
                 break
             h.update(b)
-    # A 64 MiB file for the in-flight request at a graceful stop.
-    with open(os.path.join(d, "sixty4.bin"), "wb") as f:
-        f.write(os.urandom(1 << 20) * 64)
+    # A 32 MiB file (more than the socket buffers hold) for the in-flight request at a graceful stop.
+    with open(os.path.join(d, "inflight.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20) * 32)
     return h.hexdigest()
 
 
@@ -616,7 +616,7 @@ class TestProcess(unittest.TestCase):
         self.assertEqual(srv.log_lines(), [])
 
     def test_sigint_and_sigterm_finish_in_flight(self):
-        want = content("sixty4.bin")
+        want = content("inflight.bin")
         for sig in (signal.SIGINT, signal.SIGTERM):
             srv = Server("-q")
             try:
@@ -624,9 +624,9 @@ class TestProcess(unittest.TestCase):
                 idle.sendall(b"GET /one.bin HTTP/1.1\r\nHost: x\r\n\r\n")
                 self.assertTrue(idle.recv(4096).startswith(b"HTTP/1.1 200"))
                 c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=TIMEOUT)
-                c.request("GET", "/sixty4.bin")
+                c.request("GET", "/inflight.bin")
                 r = c.getresponse()
-                first = r.read(1)  # the response is under way: 64 MiB cannot all be in buffers
+                first = r.read(1)  # the response is under way: 32 MiB cannot all be in buffers
                 srv.p.send_signal(sig)
                 rest = r.read()
                 self.assertEqual(len(first + rest), len(want))
