@@ -6,6 +6,7 @@
  */
 #include "server_util.h"
 #include "testutil.h"
+#include "tls_util.h"
 
 #include <sockit/http_server.h>
 
@@ -769,6 +770,44 @@ static void test_add_header(void)
     CHECK_INT(one("GET /echo/ HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
 }
 
+/* HTTPS: the TLS layer under the same engine; ALPN http/1.1; handlers see is_tls. */
+static void test_tls(void)
+{
+    tlsu_certs certs;
+    if (tlsu_make_certs(&certs) != 0) {
+        printf("skip test_tls: no openssl command to make certificates\n");
+        return;
+    }
+    sockit_tls_opts so = {.server = 1, .cert = certs.srv, .key = certs.srv_key, .alpn = "http/1.1"};
+    sockit_tls_ctx *sctx = NULL, *cctx = NULL;
+    CHECK_OK(sockit_tls_ctx_new(&sctx, &so));
+    sockit_tls_opts co = {.cafile = certs.ca, .alpn = "http/1.1"};
+    CHECK_OK(sockit_tls_ctx_new(&cctx, &co));
+    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .tls = sctx};
+    sockit_http_server *ths = NULL;
+    CHECK_OK(sockit_http_server_new(&ths, &cfg));
+    sockit_tls_ctx_free(sctx); /* the server holds its own reference */
+    CHECK_OK(sockit_http_route(ths, NULL, "/echo/*", h_echo, NULL));
+    sockit_addr ta;
+    CHECK_OK(sockit_http_server_addr(ths, &ta));
+    CHECK_OK(sockit_http_server_start(ths));
+    client *c = calloc(1, sizeof *c);
+    c->s = su_connect(&ta, 10);
+    CHECK_OK(sockit_tls_connect(c->s, cctx, "localhost"));
+    CHECK_STR(sockit_tls_alpn(c->s), "http/1.1");
+    for (int i = 0; i < 3; i++) { /* keep-alive over TLS */
+        cl_send(c, "GET /echo/t?q=1 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        CHECK_INT(cl_read(c, &R, 0), ==, 200);
+        CHECK_CONTAINS(R.body, "path=/echo/t match=t q=1 x= v=11 tls=1");
+    }
+    cl_free(c);
+    sockit_http_server_stop(ths);
+    CHECK_OK(sockit_http_server_wait(ths));
+    sockit_http_server_free(ths);
+    sockit_tls_ctx_free(cctx);
+    tlsu_rmdir(certs.dir);
+}
+
 /* Graceful stop: an in-flight blocking request finishes, idle keep-alive connections close at
  * once, new connections are refused. */
 static void test_stop(void)
@@ -820,6 +859,7 @@ int main(int argc, char **argv)
     TU_RUN(test_blocking, 60);
     TU_RUN(test_log, 30);
     TU_RUN(test_add_header, 30);
+    TU_RUN(test_tls, 60);
     TU_RUN(test_stop, 30);
     free(R.body);
     return tu_done();
