@@ -496,32 +496,32 @@ static void test_keepalive(void)
     cl_free(c);
 }
 
+/* Sends the 100 pipelined requests in `all` at once (then shuts down the sending side if asked)
+ * and checks the 100 answers, in order. */
+static void pipeline_100(client *c, const char *all, size_t len, int shut)
+{
+    CHECK_OK(sockit_sendall(c->s, all, len, 0));
+    if (shut) CHECK_OK(sockit_shutdown(c->s, SHUT_WR));
+    for (int i = 0; i < 100; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "path=/echo/%d ", i);
+        TU_CTX("response %d%s", i, shut ? " after shutdown" : "");
+        CHECK_INT(cl_read(c, &R, 0), ==, 200);
+        CHECK_CONTAINS(R.body, want);
+    }
+}
+
 static void test_pipelining(void)
 {
     client *c = cl_new();
     char *all = malloc(100 * 80), *p = all;
     for (int i = 0; i < 100; i++)
         p += sprintf(p, "GET /echo/%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
-    CHECK_OK(sockit_sendall(c->s, all, (size_t)(p - all), 0));
-    for (int i = 0; i < 100; i++) {
-        char want[64];
-        snprintf(want, sizeof want, "path=/echo/%d ", i);
-        TU_CTX("response %d", i);
-        CHECK_INT(cl_read(c, &R, 0), ==, 200);
-        CHECK_CONTAINS(R.body, want);
-    }
+    pipeline_100(c, all, (size_t)(p - all), 0);
     /* 100 more, then the client shuts down its side: every one is still answered, in order
      * (the server yields every max_pipelined requests, with the rest held past the EOF). */
     client *h = cl_new();
-    CHECK_OK(sockit_sendall(h->s, all, (size_t)(p - all), 0));
-    CHECK_OK(sockit_shutdown(h->s, SHUT_WR));
-    for (int i = 0; i < 100; i++) {
-        char want[64];
-        snprintf(want, sizeof want, "path=/echo/%d ", i);
-        TU_CTX("response %d after shutdown", i);
-        CHECK_INT(cl_read(h, &R, 0), ==, 200);
-        CHECK_CONTAINS(R.body, want);
-    }
+    pipeline_100(h, all, (size_t)(p - all), 1);
     CHECK_TRUE(cl_eof(h));
     cl_free(h);
     /* A request and a pipelined one behind an async answer: still in order. */
