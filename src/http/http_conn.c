@@ -732,6 +732,7 @@ static size_t on_data(sockit_conn *c, char *data, size_t len)
     const sockit_http_config *cfg = &hc->hs->cfg;
     size_t off = 0;
     unsigned served = 0;
+    hc->yielded = 0;
     while (off < len && !hc->closing) {
         sockit_http_req *r = hc->req;
         if (hc->phase == P_ACTIVE) {
@@ -745,6 +746,7 @@ static size_t on_data(sockit_conn *c, char *data, size_t len)
         if (served >= cfg->max_pipelined) { /* let the worker serve others; back next round */
             sockit_conn_pause(c);
             sockit_conn_resume(c);
+            hc->yielded = 1;
             break;
         }
         if (sockit_conn_pending(c) >= cfg->stream_limit) { /* answers queue up: wait for the peer */
@@ -760,6 +762,10 @@ static size_t on_data(sockit_conn *c, char *data, size_t len)
         served++;
     }
     if (hc->closing) return len; /* nothing more is read as a request */
+    if (sockit_conn_eof(c) && !hc->yielded && hc->phase != P_ACTIVE) { /* the last offer */
+        hc->closing = 1;
+        sockit_conn_close(c);
+    }
     return off;
 }
 
@@ -781,6 +787,7 @@ static void on_eof(sockit_conn *c)
     struct hconn *hc = hconn_of(c);
     sockit_http_req *r = hc->req;
     if (hc->phase != P_ACTIVE) {
+        if (hc->yielded) return; /* requests still held: they come with sockit_conn_eof true */
         hc->closing = 1;
         sockit_conn_close(c);
         return;

@@ -72,6 +72,7 @@ struct hconn {
     int closing;                  /* no further request is read */
     int dying;                    /* on_close has begun */
     int line_ok;                  /* the head under way has a valid request line */
+    int yielded;                  /* the last on_data stopped at max_pipelined with input held */
     size_t scanned;               /* sockit_http_head_end's memory */
     unsigned nreq;
 };
