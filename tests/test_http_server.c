@@ -218,6 +218,24 @@ static int h_echo(sockit_http_req *r, void *arg)
     return sockit_http_respond(r, 200, "text/plain", body, (size_t)n);
 }
 
+/* The refusals of sockit_http_add_header, reported in the body. */
+static int h_hdr(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    char body[256];
+    int n = snprintf(body, sizeof body, "%d %d %d %d %d %d %d %d %d",
+                     sockit_http_add_header(r, "Bad Name", "v"), sockit_http_add_header(r, "X", "a\r\nY: b"),
+                     sockit_http_add_header(r, "X", "a\nb"), sockit_http_add_header(r, "", "v"),
+                     sockit_http_add_header(r, "Transfer-Encoding", "chunked"),
+                     sockit_http_add_header(r, "Connection", "keep-alive"), sockit_http_add_header(r, "Date", "x"),
+                     sockit_http_add_header(r, "Server", "custom/1"), sockit_http_add_header(r, "Connection", "close"));
+    int rc = sockit_http_respond(r, 200, "text/plain", body, (size_t)n);
+    char more[64];
+    snprintf(more, sizeof more, "%d", sockit_http_add_header(r, "X-Late", "1"));
+    CHECK_STR(more, "-114"); /* -EALREADY once the head is sent */
+    return rc;
+}
+
 static int h_fail(sockit_http_req *r, void *arg)
 {
     (void)r, (void)arg;
@@ -383,6 +401,7 @@ static void start_server(void)
     CHECK_OK(sockit_http_route(hs, NULL, "/echo/*", h_echo, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/log", h_hello, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/fail", h_fail, NULL));
+    CHECK_OK(sockit_http_route(hs, "GET", "/hdr", h_hdr, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/async", h_async, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/stream", h_stream, NULL));
     sockit_http_route_opts big = {.max_body = 1ull << 40};
@@ -781,8 +800,17 @@ static void test_log(void)
 
 static void test_add_header(void)
 {
-    /* the checks of sockit_http_add_header run without a connection: use a handler */
-    CHECK_INT(one("GET /echo/ HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
+    client *c = cl_new();
+    cl_send(c, "GET /hdr HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    char want[128], v[64];
+    snprintf(want, sizeof want, "%d %d %d %d %d %d %d 0 0", -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EPERM, -EPERM, -EPERM);
+    CHECK_STR(R.body, want);
+    CHECK_STR(hdr(&R, "Server", v, sizeof v), "custom/1");
+    CHECK_TRUE(strstr(R.head, "sockit/") == NULL);
+    CHECK_STR(hdr(&R, "Connection", v, sizeof v), "close");
+    CHECK_TRUE(cl_eof(c));
+    cl_free(c);
 }
 
 /* HTTPS: the TLS layer under the same engine; ALPN http/1.1; handlers see is_tls. */
