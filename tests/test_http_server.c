@@ -813,6 +813,53 @@ static void test_add_header(void)
     cl_free(c);
 }
 
+/* Mutated requests (seeded): whatever arrives, the server answers or closes — it never crashes
+ * (the sanitizer build runs this), never answers a mutated request more times than it holds
+ * requests, and goes on answering others. */
+static void test_mutations(void)
+{
+    static const char *const seeds[] = {
+        "GET /echo/a?q=1 HTTP/1.1\r\nHost: a\r\nX-Test: v\r\n\r\n",
+        "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.1\r\nHost: b\r\n\r\n",
+        "POST /bupload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    };
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    char buf[512];
+    for (int i = 0; i < 400; i++) {
+        const char *seed = seeds[i % (sizeof seeds / sizeof *seeds)];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        int edits = 1 + i % 4;
+        for (int e = 0; e < edits; e++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t at = (size_t)(rng % n);
+            static const char bytes[] = {'\r', '\n', ' ', ':', '0', '9', 'f', '\0', '\t', '%', '/', '.', 'x', '\x80', ';', '-'};
+            switch ((rng >> 32) % 3) {
+            case 0: buf[at] = bytes[(rng >> 40) % sizeof bytes]; break;
+            case 1: memmove(buf + at, buf + at + 1, n - at - 1), n--; break;  /* delete */
+            default:
+                if (n + 1 < sizeof buf) memmove(buf + at + 1, buf + at, n - at), buf[at] = bytes[(rng >> 44) % sizeof bytes], n++;
+            }
+        }
+        buf[n] = 0;
+        TU_CTX("mutation %d: %s", i, tu_esc(buf));
+        client *c = cl_new();
+        sockit_sendall(c->s, buf, n, 0);
+        sockit_shutdown(c->s, SHUT_WR);
+        int answers = 0, st;
+        while ((st = cl_read(c, &R, 0)) > 0 && answers < 10) {
+            CHECK_TRUE(st >= 200 && st <= 599);
+            answers++;
+        }
+        CHECK_INT(answers, <=, 2);
+        cl_free(c);
+    }
+    tu_ctx_[0] = 0;
+    CHECK_INT(one("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
+}
+
 /* HTTPS: the TLS layer under the same engine; ALPN http/1.1; handlers see is_tls. */
 static void test_tls(void)
 {
@@ -902,6 +949,7 @@ int main(int argc, char **argv)
     TU_RUN(test_blocking, 60);
     TU_RUN(test_log, 30);
     TU_RUN(test_add_header, 30);
+    TU_RUN(test_mutations, 120);
     TU_RUN(test_tls, 60);
     TU_RUN(test_stop, 30);
     free(R.body);
