@@ -28,7 +28,7 @@ typedef struct resp {
     int status, version;
     char head[8192];
     char *body;
-    size_t blen;
+    size_t blen, bcap;
     int closed; /* the connection ended after it (or instead of it) */
 } resp;
 
@@ -65,7 +65,10 @@ static void cl_drop(client *c, size_t n)
 
 static void body_add(resp *r, const char *p, size_t n)
 {
-    r->body = realloc(r->body, r->blen + n + 1);
+    if (r->blen + n + 1 > r->bcap) { /* doubling: the sanitizers' realloc always copies */
+        r->bcap = (r->blen + n + 1) * 2;
+        r->body = realloc(r->body, r->bcap);
+    }
     memcpy(r->body + r->blen, p, n);
     r->blen += n;
     r->body[r->blen] = 0;
@@ -216,6 +219,24 @@ static int h_echo(sockit_http_req *r, void *arg)
                      sockit_http_version(r), sockit_http_is_tls(r), tu_fmt(&peer), nh);
     sockit_http_add_header(r, "X-Echo", "yes");
     return sockit_http_respond(r, 200, "text/plain", body, (size_t)n);
+}
+
+/* The refusals of sockit_http_add_header, reported in the body. */
+static int h_hdr(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    char body[256];
+    int n = snprintf(body, sizeof body, "%d %d %d %d %d %d %d %d %d",
+                     sockit_http_add_header(r, "Bad Name", "v"), sockit_http_add_header(r, "X", "a\r\nY: b"),
+                     sockit_http_add_header(r, "X", "a\nb"), sockit_http_add_header(r, "", "v"),
+                     sockit_http_add_header(r, "Transfer-Encoding", "chunked"),
+                     sockit_http_add_header(r, "Connection", "keep-alive"), sockit_http_add_header(r, "Date", "x"),
+                     sockit_http_add_header(r, "Server", "custom/1"), sockit_http_add_header(r, "Connection", "close"));
+    int rc = sockit_http_respond(r, 200, "text/plain", body, (size_t)n);
+    char more[64];
+    snprintf(more, sizeof more, "%d", sockit_http_add_header(r, "X-Late", "1"));
+    CHECK_STR(more, "-114"); /* -EALREADY once the head is sent */
+    return rc;
 }
 
 static int h_fail(sockit_http_req *r, void *arg)
@@ -371,9 +392,9 @@ static void start_server(void)
     cfg.max_headers = 20;
     cfg.max_target = 200;
     cfg.max_body = 1000;
-    cfg.header_timeout = 0.5;
-    cfg.idle_timeout = 5;
-    cfg.body_timeout = 0.5;
+    cfg.header_timeout = 60; /* long: test_timeouts has its own server with short ones */
+    cfg.idle_timeout = 60;
+    cfg.body_timeout = 60;
     cfg.blocking_threads = 2;
     cfg.blocking_queue = 1;
     cfg.max_requests_per_conn = 500;
@@ -383,6 +404,7 @@ static void start_server(void)
     CHECK_OK(sockit_http_route(hs, NULL, "/echo/*", h_echo, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/log", h_hello, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/fail", h_fail, NULL));
+    CHECK_OK(sockit_http_route(hs, "GET", "/hdr", h_hdr, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/async", h_async, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/stream", h_stream, NULL));
     sockit_http_route_opts big = {.max_body = 1ull << 40};
@@ -595,20 +617,49 @@ static void test_limits(void)
     cl_free(c);
     /* 417 for an unknown expectation */
     expect_refused("POST /small HTTP/1.1\r\nHost: a\r\nExpect: magic\r\nContent-Length: 3\r\n\r\n", 417);
-    /* header timeout: a slowloris head is cut off with 408 while others are answered */
-    c = cl_new();
+}
+
+/* The deadlines, on a server of their own with short ones (the main server's are long, so that
+ * slow sanitizer builds never trip them): header (slowloris: 408 while others are answered),
+ * body (a body that stops: 408), idle keep-alive (closed). */
+static void test_timeouts(void)
+{
+    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .header_timeout = 0.3,
+                              .body_timeout = 0.3, .idle_timeout = 0.3};
+    sockit_http_server *ths = NULL;
+    CHECK_OK(sockit_http_server_new(&ths, &cfg));
+    CHECK_OK(sockit_http_route(ths, "GET", "/hello", h_hello, NULL));
+    CHECK_OK(sockit_http_route(ths, "POST", "/upload", h_upload, NULL));
+    sockit_addr main_addr = addr;
+    CHECK_OK(sockit_http_server_addr(ths, &addr));
+    CHECK_OK(sockit_http_server_start(ths));
+    client *c = cl_new();
     cl_send(c, "GET /hello HTTP/1.1\r\nHo");
     double t0 = tu_now();
     CHECK_INT(one("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
     CHECK_INT(cl_read(c, &R, 0), ==, 408);
-    CHECK_DBL(tu_now() - t0, <, 3.0);
+    CHECK_DBL(tu_now() - t0, <, 5.0);
     CHECK_TRUE(cl_eof(c));
     cl_free(c);
-    /* body timeout: a body that stops coming */
+    c = cl_new(); /* bytes that are not a request line yet: closed without an answer */
+    cl_send(c, "GET");
+    CHECK_INT(cl_read(c, &R, 0), ==, 0);
+    cl_free(c);
     c = cl_new();
     cl_send(c, "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
     CHECK_INT(cl_read(c, &R, 0), ==, 408);
     cl_free(c);
+    c = cl_new();
+    cl_send(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    t0 = tu_now();
+    CHECK_TRUE(cl_eof(c)); /* idle: the server closes it */
+    CHECK_DBL(tu_now() - t0, <, 5.0);
+    cl_free(c);
+    addr = main_addr;
+    sockit_http_server_stop(ths);
+    CHECK_OK(sockit_http_server_wait(ths));
+    sockit_http_server_free(ths);
 }
 
 static void test_continue(void)
@@ -781,8 +832,64 @@ static void test_log(void)
 
 static void test_add_header(void)
 {
-    /* the checks of sockit_http_add_header run without a connection: use a handler */
-    CHECK_INT(one("GET /echo/ HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
+    client *c = cl_new();
+    cl_send(c, "GET /hdr HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    char want[128], v[64];
+    snprintf(want, sizeof want, "%d %d %d %d %d %d %d 0 0", -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EPERM, -EPERM, -EPERM);
+    CHECK_STR(R.body, want);
+    CHECK_STR(hdr(&R, "Server", v, sizeof v), "custom/1");
+    CHECK_TRUE(strstr(R.head, "sockit/") == NULL);
+    CHECK_STR(hdr(&R, "Connection", v, sizeof v), "close");
+    CHECK_TRUE(cl_eof(c));
+    cl_free(c);
+}
+
+/* Mutated requests (seeded): whatever arrives, the server answers or closes — it never crashes
+ * (the sanitizer build runs this), never answers a mutated request more times than it holds
+ * requests, and goes on answering others. */
+static void test_mutations(void)
+{
+    static const char *const seeds[] = {
+        "GET /echo/a?q=1 HTTP/1.1\r\nHost: a\r\nX-Test: v\r\n\r\n",
+        "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.1\r\nHost: b\r\n\r\n",
+        "POST /bupload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    };
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    char buf[512];
+    for (int i = 0; i < 400; i++) {
+        const char *seed = seeds[i % (sizeof seeds / sizeof *seeds)];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        int edits = 1 + i % 4;
+        for (int e = 0; e < edits; e++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t at = (size_t)(rng % n);
+            static const char bytes[] = {'\r', '\n', ' ', ':', '0', '9', 'f', '\0', '\t', '%', '/', '.', 'x', '\x80', ';', '-'};
+            switch ((rng >> 32) % 3) {
+            case 0: buf[at] = bytes[(rng >> 40) % sizeof bytes]; break;
+            case 1: memmove(buf + at, buf + at + 1, n - at - 1), n--; break;  /* delete */
+            default:
+                if (n + 1 < sizeof buf) memmove(buf + at + 1, buf + at, n - at), buf[at] = bytes[(rng >> 44) % sizeof bytes], n++;
+            }
+        }
+        buf[n] = 0;
+        TU_CTX("mutation %d: %s", i, tu_esc(buf));
+        client *c = cl_new();
+        sockit_sendall(c->s, buf, n, 0);
+        sockit_shutdown(c->s, SHUT_WR);
+        int answers = 0, st;
+        while ((st = cl_read(c, &R, 0)) > 0 && answers < 10) {
+            CHECK_TRUE(st >= 200 && st <= 599);
+            answers++;
+        }
+        CHECK_INT(answers, <=, 2);
+        cl_free(c);
+    }
+    tu_ctx_[0] = 0;
+    CHECK_INT(one("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
 }
 
 /* HTTPS: the TLS layer under the same engine; ALPN http/1.1; handlers see is_tls. */
@@ -866,6 +973,7 @@ int main(int argc, char **argv)
     TU_RUN(test_keepalive, 30);
     TU_RUN(test_pipelining, 30);
     TU_RUN(test_limits, 60);
+    TU_RUN(test_timeouts, 30);
     TU_RUN(test_continue, 30);
     TU_RUN(test_chunked_body, 30);
     TU_RUN(test_upload_256m, 120);
@@ -874,6 +982,7 @@ int main(int argc, char **argv)
     TU_RUN(test_blocking, 60);
     TU_RUN(test_log, 30);
     TU_RUN(test_add_header, 30);
+    TU_RUN(test_mutations, 120);
     TU_RUN(test_tls, 60);
     TU_RUN(test_stop, 30);
     free(R.body);

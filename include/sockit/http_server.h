@@ -271,8 +271,9 @@ SOCKIT_API void sockit_http_set_max_body(sockit_http_req *r, uint64_t max);
  * chunked coding), -ECONNRESET/SOCKIT_ECLOSED (the client went away). After a failure the
  * connection closes; the request is still valid until the call returns (then see on_done).
  * Sends "100 Continue" first when the client expects it. Returns 0, -EALREADY if asked before,
- * -EINVAL from a blocking handler (use sockit_http_read). You may answer before the end: the
- * rest of the body is then read and discarded (up to SOCKIT_HTTP_DISCARD_MAX, else the
+ * -EINVAL from a blocking handler (use sockit_http_read). You may answer before the end: cb
+ * still gets the rest (the request is finished once both are done). A body nobody asks for is
+ * read and dropped once the response is complete (up to SOCKIT_HTTP_DISCARD_MAX, else the
  * connection closes after the response).
  */
 typedef void (*sockit_http_body_cb)(sockit_http_req *r, char *data, size_t len, int end,
@@ -291,10 +292,13 @@ SOCKIT_API int sockit_http_set_status(sockit_http_req *r, int status);
 
 /* Adds a response header field. Returns 0, -EINVAL for a name that is not a token or a value with
  * CR, LF or NUL (or another control byte except tab), -EALREADY once the head is sent, -ENOSPC
- * when the head would exceed 16 KiB. Content-Length and Transfer-Encoding are the server's:
- * -EPERM, except that a Content-Length set before sockit_http_start makes a streamed response
- * use it instead of chunked coding (the server checks the count: writing more is -EMSGSIZE,
- * ending with less closes the connection). Date and Server are added for you. */
+ * when the head would exceed 16 KiB. The server writes the framing and connection fields:
+ * Transfer-Encoding and Date are -EPERM; "Connection: close" closes the connection after this
+ * response (any other Connection value is -EPERM); Content-Length is not copied but taken as
+ * the promise of a streamed response (sockit_http_start then uses it instead of chunked coding;
+ * the server checks the count: writing more is -EMSGSIZE, ending with less closes the
+ * connection; sockit_http_respond* always set their own). A Server field replaces the server's;
+ * Date is always added (IMF-fixdate). */
 SOCKIT_API int sockit_http_add_header(sockit_http_req *r, const char *name, const char *value);
 
 /* The whole response from memory (copied): status, Content-Type (NULL: none), body. Sets

@@ -212,7 +212,7 @@ static void maybe_finish(sockit_http_req *r)
 {
     struct hconn *hc = r->hc;
     if (hc && hc->phase == P_ACTIVE && r->resp == R_DONE && r->body == B_DONE && !r->in_pool &&
-        !hc->dying)
+        !r->in_user && !hc->dying)
         finish(hc, r);
 }
 
@@ -237,6 +237,16 @@ void sockit__http_resp_done(sockit_http_req *r)
         }
     }
     maybe_finish(r);
+}
+
+/* User code runs with r->in_user set: the request finishes only once it returns, so calls on r
+ * right after a response (a late header, a second respond) fail cleanly instead of touching
+ * the next request. */
+static void body_call(sockit_http_req *r, char *data, size_t len, int end)
+{
+    r->in_user++;
+    r->body_cb(r, data, len, end, r->body_arg);
+    r->in_user--;
 }
 
 /* ---- the body ------------------------------------------------------------------------------------ */
@@ -274,7 +284,7 @@ static void body_fail(struct hconn *hc, sockit_http_req *r, int code)
     r->body_err = code;
     disarm(hc);
     sockit__http_no_keep(r);
-    if (prev == B_CB && r->body_cb) r->body_cb(r, NULL, 0, code, r->body_arg);
+    if (prev == B_CB && r->body_cb) body_call(r, NULL, 0, code);
     else if (prev == B_READ && r->op) sockit__http_op_complete(r, code);
     if (r->in_pool || hc->dying) return; /* the blocking handler answers when it returns */
     if (r->resp == R_NONE) {
@@ -344,7 +354,7 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
         return n;
     }
     if (!end) arm(hc, hc->hs->cfg.body_timeout);
-    if (r->body == B_CB && got) r->body_cb(r, p, got, 0, r->body_arg);
+    if (r->body == B_CB && got) body_call(r, p, got, 0);
     if (r->body == B_READ && got) {
         memcpy(dst, p, got);
         sockit__http_op_complete(r, (ssize_t)got);
@@ -353,7 +363,7 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
         int was = r->body;
         r->body = B_DONE;
         disarm(hc);
-        if (was == B_CB) r->body_cb(r, NULL, 0, 1, r->body_arg);
+        if (was == B_CB) body_call(r, NULL, 0, 1);
         else if (was == B_READ && !got && r->op) sockit__http_op_complete(r, 0);
         maybe_finish(r);
     }
@@ -508,8 +518,14 @@ static int body_setup(sockit_http_req *r)
 
 static void run_handler(sockit_http_req *r, sockit_http_handler fn, void *arg)
 {
+    r->in_user++;
     int rc = fn(r, arg);
-    if (rc >= 0 || !r->hc) return;
+    r->in_user--;
+    if (rc >= 0) {
+        maybe_finish(r);
+        return;
+    }
+    if (!r->hc) return;
     if (r->resp == R_NONE) {
         char msg[160];
         snprintf(msg, sizeof msg, "http: handler for %.*s %.*s failed (%d)", (int)r->msg.method.n,
@@ -519,6 +535,8 @@ static void run_handler(sockit_http_req *r, sockit_http_handler fn, void *arg)
     } else if (r->resp == R_STREAM) {
         sockit__http_no_keep(r);
         sockit_conn_abort(r->c);
+    } else {
+        maybe_finish(r);
     }
 }
 

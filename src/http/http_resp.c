@@ -206,8 +206,16 @@ int sockit_http_add_header(sockit_http_req *r, const char *name, const char *val
     for (const char *p = name; *p; p++)
         if (!sockit__http_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
     if (!value_ok(value)) return sockit__failmsg(-EINVAL, "http header %s: a control byte in the value", name);
-    if (strcasecmp(name, "Transfer-Encoding") == 0)
-        return sockit__failmsg(-EPERM, "http header: Transfer-Encoding is the server's");
+    if (strcasecmp(name, "Transfer-Encoding") == 0 || strcasecmp(name, "Date") == 0)
+        return sockit__failmsg(-EPERM, "http header: %s is the server's", name);
+    if (strcasecmp(name, "Connection") == 0) { /* the server writes it: close is all we take */
+        struct sockit_str v = {value, strlen(value)};
+        if (!sockit_http_value_has(v, "close"))
+            return sockit__failmsg(-EPERM, "http header: Connection is the server's (only \"close\" is taken)");
+        r->want_close = 1;
+        return 0;
+    }
+    if (strcasecmp(name, "Server") == 0) r->own_server = 1; /* instead of the server's */
     if (strcasecmp(name, "Content-Length") == 0) {
         char *end;
         errno = 0;
@@ -236,7 +244,7 @@ static int decide_keep(sockit_http_req *r)
 {
     struct hconn *hc = r->hc;
     sockit_http_server *hs = r->hs;
-    if (!r->keep_alive || hc->closing || atomic_load(&hs->srv->stopping) ||
+    if (!r->keep_alive || r->want_close || hc->closing || atomic_load(&hs->srv->stopping) ||
         hc->nreq + 1 >= hs->cfg.max_requests_per_conn)
         r->keep_alive = 0;
     if (r->framing == SOCKIT_HTTP_LENGTH && (r->body == B_NONE || r->body == B_HELD) &&
@@ -248,24 +256,55 @@ static int decide_keep(sockit_http_req *r)
 
 enum { LEN_NONE, LEN_FIXED, LEN_CHUNKED, LEN_CLOSE };
 
-/* The head's first part into buf (at least 512 bytes): status line, Date, Server, Content-Type,
- * the framing, Connection. Returns its length. */
-static size_t head_prefix(sockit_http_req *r, char *buf, size_t cap, int status, const char *ctype,
-                          int lenmode, uint64_t len)
+static char *put(char *p, const char *s, size_t n)
 {
-    char date[SOCKIT__DATE_LEN + 1];
-    sockit__http_date_now(date);
+    memcpy(p, s, n);
+    return p + n;
+}
+#define PUT(p, lit) put(p, lit, sizeof lit - 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+/* The head's first part into buf (640 bytes: a Content-Type under 200 bytes, a Server line under
+ * 128, the rest bounded): status line, Date, Server, Content-Type, the framing, Connection.
+ * Built with copies, not snprintf: this runs once per response. Returns its length. */
+static size_t head_prefix(sockit_http_req *r, char *buf, int status, const char *ctype, int lenmode,
+                          uint64_t len)
+{
+    const char *reason = sockit__http_reason(status);
     int keep = decide_keep(r);
-    int n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s", status, sockit__http_reason(status), date,
-                     r->hs->server_line);
-    if (ctype && *ctype) n += snprintf(buf + n, cap - (size_t)n, "Content-Type: %s\r\n", ctype);
-    if (lenmode == LEN_FIXED)
-        n += snprintf(buf + n, cap - (size_t)n, "Content-Length: %" PRIu64 "\r\n", len);
-    else if (lenmode == LEN_CHUNKED)
-        n += snprintf(buf + n, cap - (size_t)n, "Transfer-Encoding: chunked\r\n");
-    if (!keep) n += snprintf(buf + n, cap - (size_t)n, "Connection: close\r\n");
-    else if (r->msg.version < 11) n += snprintf(buf + n, cap - (size_t)n, "Connection: keep-alive\r\n");
-    return (size_t)n;
+    char *p = PUT(buf, "HTTP/1.1 ");
+    p = put_u64(p, (uint64_t)status);
+    *p++ = ' ';
+    p = put(p, reason, strlen(reason));
+    p = PUT(p, "\r\nDate: ");
+    sockit__http_date_now(p);
+    p += SOCKIT__DATE_LEN;
+    p = PUT(p, "\r\n");
+    if (!r->own_server) p = put(p, r->hs->server_line, r->hs->server_line_len);
+    if (ctype && *ctype) {
+        p = PUT(p, "Content-Type: ");
+        p = put(p, ctype, strlen(ctype));
+        p = PUT(p, "\r\n");
+    }
+    if (lenmode == LEN_FIXED) {
+        p = PUT(p, "Content-Length: ");
+        p = put_u64(p, len);
+        p = PUT(p, "\r\n");
+    } else if (lenmode == LEN_CHUNKED) {
+        p = PUT(p, "Transfer-Encoding: chunked\r\n");
+    }
+    if (!keep) p = PUT(p, "Connection: close\r\n");
+    else if (r->msg.version < 11) p = PUT(p, "Connection: keep-alive\r\n");
+    return (size_t)(p - buf);
 }
 
 static int ctype_ok(const char *ctype)
@@ -303,7 +342,7 @@ int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype,
     uint64_t blen = b->fd >= 0 ? b->flen : b->len;
     int nobody = no_body_status(status);
     char pre[640];
-    size_t pn = head_prefix(r, pre, sizeof pre, status, ctype, nobody ? LEN_NONE : LEN_FIXED, blen);
+    size_t pn = head_prefix(r, pre, status, ctype, nobody ? LEN_NONE : LEN_FIXED, blen);
     struct iovec iov[4] = {{pre, pn}, {r->rh ? r->rh : (char *)"", r->rh_len}, {(void *)"\r\n", 2}, {(void *)b->p, 0}};
     int with_body = !nobody && !r->is_head && blen;
     r->status = status;
@@ -335,7 +374,7 @@ int sockit__http_start_loop(sockit_http_req *r, int status)
                                        : LEN_CLOSE;
     if (mode == LEN_CLOSE) sockit__http_no_keep(r);
     char pre[640];
-    size_t pn = head_prefix(r, pre, sizeof pre, status, NULL, mode, r->resp_clen);
+    size_t pn = head_prefix(r, pre, status, NULL, mode, r->resp_clen);
     struct iovec iov[3] = {{pre, pn}, {r->rh ? r->rh : (char *)"", r->rh_len}, {(void *)"\r\n", 2}};
     r->status = status;
     r->resp = R_STREAM;
@@ -405,7 +444,7 @@ void sockit__http_resp_reset(sockit_http_req *r)
     r->status = 200;
     r->resp = R_NONE;
     r->rh_len = 0;
-    r->has_clen = r->chunked = r->until_close = r->head_sent = 0;
+    r->has_clen = r->chunked = r->until_close = r->head_sent = r->want_close = r->own_server = 0;
     r->resp_clen = r->resp_sent = r->bytes = 0;
     r->wcb = NULL;
 }

@@ -281,6 +281,9 @@ int sockit_http_default(sockit_http_server *hs, sockit_http_handler handler, voi
 
 /* ---- Common Log Format ------------------------------------------------------------------------- */
 
+/* Runs once per request when the command logs: built with copies and a per-thread cache of the
+ * formatted second, not snprintf and strftime. */
+
 struct out {
     char *buf;
     size_t len, n;
@@ -288,27 +291,57 @@ struct out {
 
 static void put(struct out *o, const char *s, size_t k)
 {
-    for (size_t i = 0; i < k; i++, o->n++)
-        if (o->n + 1 < o->len) o->buf[o->n] = s[i];
+    if (o->n + 1 < o->len) {
+        size_t room = o->len - 1 - o->n;
+        memcpy(o->buf + o->n, s, k < room ? k : room);
+    }
+    o->n += k;
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    char tmp[20];
+    size_t n = sizeof tmp;
+    do tmp[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    put(o, tmp + n, sizeof tmp - n);
 }
 
 /* A request string, with control bytes, '"', '\\' and bytes >= 0x7f escaped as \xNN. */
 static void put_escaped(struct out *o, sockit_str s)
 {
+    static const char hex[] = "0123456789ABCDEF";
     if (!s.p) {
         put(o, "-", 1);
         return;
     }
+    size_t run = 0;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
-        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
-            char e[5];
-            snprintf(e, sizeof e, "\\x%02X", ch);
-            put(o, e, 4);
-        } else {
-            put(o, s.p + i, 1);
-        }
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') continue;
+        put(o, s.p + run, i - run);
+        char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+        put(o, e, 4);
+        run = i + 1;
     }
+    put(o, s.p + run, s.n - run);
+}
+
+/* " - - [30/Nov/2026:21:44:16 +0000] \"" for t, formatted once per second per thread. */
+static const char *clf_date(int64_t t, size_t *n)
+{
+    static __thread int64_t last = INT64_MIN;
+    static __thread char cached[48];
+    static __thread size_t len;
+    if (t != last) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        len = strftime(cached, sizeof cached, " - - [%d/%b/%Y:%H:%M:%S +0000] \"", &tm);
+        last = t;
+    }
+    *n = len;
+    return cached;
 }
 
 size_t sockit_http_log_format(const sockit_http_log_entry *e, char *buf, size_t len)
@@ -329,29 +362,28 @@ size_t sockit_http_log_format(const sockit_http_log_entry *e, char *buf, size_t 
         }
     }
     put(&o, host, strlen(host));
-    time_t t = (time_t)e->time;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char date[64];
-    size_t dn = strftime(date, sizeof date, " - - [%d/%b/%Y:%H:%M:%S +0000] \"", &tm);
+    size_t dn;
+    const char *date = clf_date(e->time, &dn);
     put(&o, date, dn);
     put_escaped(&o, e->method);
     put(&o, " ", 1);
     put_escaped(&o, e->target);
-    char tail[96];
-    int n;
-    if (e->version)
-        n = snprintf(tmp, sizeof tmp, " HTTP/%d.%d\"", e->version / 10, e->version % 10);
-    else
-        n = snprintf(tmp, sizeof tmp, "\"");
-    put(&o, tmp, (size_t)n);
-    if (e->status && e->bytes)
-        n = snprintf(tail, sizeof tail, " %d %llu", e->status, (unsigned long long)e->bytes);
-    else if (e->status)
-        n = snprintf(tail, sizeof tail, " %d -", e->status); /* CLF: "-" for no body bytes */
-    else
-        n = snprintf(tail, sizeof tail, " - -");
-    put(&o, tail, (size_t)n);
+    if (e->version) {
+        char v[10] = {' ', 'H', 'T', 'T', 'P', '/', (char)('0' + e->version / 10 % 10), '.',
+                      (char)('0' + e->version % 10), '"'};
+        put(&o, v, sizeof v);
+    } else {
+        put(&o, "\"", 1);
+    }
+    if (e->status) {
+        put(&o, " ", 1);
+        put_u64(&o, (uint64_t)e->status);
+        put(&o, " ", 1);
+        if (e->bytes) put_u64(&o, e->bytes);
+        else put(&o, "-", 1); /* CLF: "-" for no body bytes */
+    } else {
+        put(&o, " - -", 4);
+    }
     if (len) buf[o.n < len ? o.n : len - 1] = 0;
     return o.n;
 }

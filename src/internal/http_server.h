@@ -109,6 +109,7 @@ struct sockit_http_req {
     char *rh;                     /* the handler's header lines, "Name: value\r\n"... */
     size_t rh_len, rh_cap;
     int has_clen, chunked, until_close, head_sent;
+    int want_close, own_server;   /* the handler's Connection: close / Server header */
     uint64_t resp_clen, resp_sent;
     uint64_t bytes;
     void (*wcb)(sockit_http_req *r, void *arg);
@@ -116,6 +117,7 @@ struct sockit_http_req {
     void (*done_cb)(sockit_http_req *r, int status, void *arg);
     void *done_arg;
     void *data;
+    int in_user;                  /* a handler or body callback of r is running */
     double t0;
     int64_t wall0;
 
