@@ -106,7 +106,7 @@ static int listing(sockit_http_req *r, const struct mount *m, int dirfd)
         free(b.p);
         return sockit__http_error(r, rc == -EACCES ? 403 : 500, NULL);
     }
-    sockit_http_add_header(r, "Cache-Control", "no-cache");
+    (void)sockit_http_add_header(r, "Cache-Control", "no-cache"); /* a listing changes often */
     return sockit_http_respond_borrowed(r, 200, "text/html; charset=utf-8", b.p, b.n, buf_release, b.p);
 }
 
