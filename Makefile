@@ -2,8 +2,8 @@
 #   make            build into build/ (installs missing Debian packages first when run as root:
 #                   scripts/deps.sh, whose profile -- run, test, bench -- fits the target)
 #   make test       the same set-up, then every test (ctest); CI repeats the suite (.ci/run)
-#   make run        build only the library, the command and the example it starts, then start
-#                   the main job (the tutorial's server, for now): needs only the run packages
+#   make run        build only the library and the command, then start the main job:
+#                   `sockit http serve` on www/ at port $(PORT) (default 8000); run packages only
 #   make sanitize   the tests again as an ASan+UBSan build (build-asan/)
 #   make clang      the tests again built with clang (build-clang/)
 #   make tsan       the tests again under ThreadSanitizer (build-tsan/); TESTS=REGEX picks some
@@ -14,7 +14,7 @@ BUILD        ?= build
 PREFIX       ?= /usr/local
 JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
-PORT         ?= 12345
+PORT         ?= 8000
 CMAKE_FLAGS  ?=
 TESTS        ?= .
 DEPS         ?= run
@@ -39,11 +39,13 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --repeat until-fail:$(REPEAT)
 
+# www/ is a small page about the server itself (with a listed directory), so that the URL shows
+# something meaningful at once; any directory works the same (-d DIR).
 run: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS) --target sockit_cli example_simple_server -- --no-print-directory
-	@echo "starting the tutorial's server (examples/simple_server) on port $(PORT); Ctrl-C stops it"
-	@$(BUILD)/examples/simple_server $(PORT)
+	@cmake --build $(BUILD) -j $(JOBS) --target sockit_cli -- --no-print-directory
+	@echo "serving www/ with sockit http serve: open http://localhost:$(PORT)/ (Ctrl-C stops it)"
+	@$(BUILD)/bin/sockit http serve -d www -p $(PORT)
 
 sanitize: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSOCKIT_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

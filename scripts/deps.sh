@@ -11,7 +11,8 @@ RUN="build-essential cmake pkg-config libssl-dev python3 netbase"
 # curl and openssl: peers in the TLS and HTTP tests; clang + its runtime: make clang, the
 # sanitizers, TSan and the fuzzers; iproute2: ss for socket checks; vsftpd: the FTP tests' server;
 # netcat-openbsd: the reference the relay's delivery is compared with.
-TEST="$RUN curl openssl clang libclang-rt-14-dev iproute2 vsftpd netcat-openbsd"
+# chromium: the real browser of tests/cli/test_http_browser.py (it skips without one).
+TEST="$RUN curl openssl clang libclang-rt-14-dev iproute2 vsftpd netcat-openbsd chromium"
 # The echo benchmark's libuv peer and callgrind; the HTTP peers (h2o, nginx, libmicrohttpd,
 # http-parser, Go's net/http), the load generator (wrk) and the plots (gnuplot).
 BENCH="$TEST libuv1-dev valgrind libh2o-evloop-dev libhttp-parser-dev wrk nginx-light h2o libmicrohttpd-dev golang-go gnuplot"

@@ -1138,6 +1138,102 @@ out:
     CHECK_INT(su_fd_count(), ==, fd0);
 }
 
+/* sockit_conn_set_busy: a connection with work in flight (nothing queued, nothing held) is not
+ * closed as idle by a graceful stop; clearing the mark lets it finish and close. "B" marks it
+ * busy, "D" clears the mark and answers. */
+static size_t busy_on_data(sockit_conn *c, char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == 'B') {
+            sockit_conn_set_busy(c, 1);
+            sockit_conn_send(c, "b", 1);
+        } else if (data[i] == 'D') {
+            sockit_conn_set_busy(c, 0);
+            sockit_conn_send(c, "done", 4);
+        } else if (data[i] == 'I') {
+            sockit_conn_send(c, "i", 1);
+        }
+    }
+    return len;
+}
+
+static void test_busy_through_stop(void)
+{
+    static const sockit_server_cbs cbs = {.on_data = busy_on_data};
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs, .stop_grace = 10};
+    sockit_server *srv = NULL;
+    sockit_addr a;
+    CHECK_OK(sockit_server_new(&srv, &cfg));
+    CHECK_OK(sockit_server_addr(srv, &a));
+    CHECK_OK(sockit_server_start(srv));
+    sockit_sock *idle = su_connect(&a, 5), *busy = su_connect(&a, 5);
+    char buf[8];
+    CHECK_OK(sockit_sendall(idle, "I", 1, 0));
+    CHECK_INT(su_recv_n(idle, buf, 1), ==, 1);
+    CHECK_OK(sockit_sendall(busy, "B", 1, 0));
+    CHECK_INT(su_recv_n(busy, buf, 1), ==, 1);
+    sockit_server_stop(srv);
+    /* The idle one closes at once; the same settling pass spared the busy one. */
+    CHECK_INT(su_next_event(idle, 5), ==, 0);
+    CHECK_INT(su_next_event(busy, 0.2), ==, -ETIMEDOUT);
+    CHECK_OK(sockit_sendall(busy, "D", 1, 0));
+    CHECK_INT(su_recv_n(busy, buf, 4), ==, 4);
+    CHECK_MEM(buf, "done", 4);
+    CHECK_INT(su_next_event(busy, 5), ==, 0); /* not busy on a stopping server: closed */
+    CHECK_OK(sockit_server_wait(srv));
+    sockit_server_free(srv);
+    sockit_close(idle);
+    sockit_close(busy);
+}
+
+/* Held input after the end of the stream: a protocol that yields (pause + resume) with input
+ * held still gets the rest once the peer has shut down its side, when on_eof kept the
+ * connection open. One line per offer here; the last one closes. */
+static int ye_held; /* the worker's only: the one connection holds lines */
+
+static size_t ye_data(sockit_conn *c, char *data, size_t len)
+{
+    char *nl = memchr(data, '\n', len);
+    if (!nl) return 0;
+    size_t n = (size_t)(nl - data) + 1;
+    sockit_conn_send(c, data, n);
+    ye_held = n < len;
+    if (ye_held) {
+        sockit_conn_pause(c); /* yield: the rest next round */
+        sockit_conn_resume(c);
+    } else if (sockit_conn_eof(c)) {
+        sockit_conn_close(c);
+    }
+    return n;
+}
+
+static void ye_eof(sockit_conn *c)
+{
+    if (!ye_held) sockit_conn_close(c); /* else held lines are still to come */
+}
+
+static void test_reoffer_after_eof(void)
+{
+    static const sockit_server_cbs cbs = {.on_data = ye_data, .on_eof = ye_eof};
+    sockit_server_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .cbs = &cbs};
+    sockit_server *srv = NULL;
+    sockit_addr a;
+    CHECK_OK(sockit_server_new(&srv, &cfg));
+    CHECK_OK(sockit_server_addr(srv, &a));
+    CHECK_OK(sockit_server_start(srv));
+    sockit_sock *s = su_connect(&a, 5);
+    CHECK_OK(sockit_sendall(s, "a\nb\nc\nd\n", 8, 0));
+    CHECK_OK(sockit_shutdown(s, SHUT_WR));
+    char buf[16] = "";
+    CHECK_INT(su_recv_n(s, buf, 8), ==, 8);
+    CHECK_STR(buf, "a\nb\nc\nd\n");
+    CHECK_INT(su_next_event(s, 5), ==, 0); /* the last line was offered: closed */
+    sockit_close(s);
+    sockit_server_stop(srv);
+    CHECK_OK(sockit_server_wait(srv));
+    sockit_server_free(srv);
+}
+
 /* Past stop_grace, a connection whose output is not being read is cut. */
 static void test_stop_grace_expires(void)
 {
@@ -2553,6 +2649,8 @@ int main(void)
     RUN(test_conn_limit, 20);
     RUN(test_graceful_stop, 30);
     RUN(test_stop_grace_expires, 15);
+    RUN(test_busy_through_stop, 20);
+    RUN(test_reoffer_after_eof, 20);
     RUN(test_run_sigterm, 20);
     RUN(test_reset_mid_write, 30);
     RUN(test_pause_resume, 10);

@@ -58,8 +58,9 @@ typedef struct sockit_server_cbs {
     int (*on_open)(sockit_conn *c);
     /* Bytes arrived: data/len are valid only during the call, and yours to modify (decode in
      * place) during it. Return how many you consumed; the rest is kept and offered again, with
-     * what follows, when more arrives (or once when reading resumes after pause or backpressure;
-     * never twice in one loop round). A connection that holds `in_limit` bytes unconsumed is
+     * what follows, when more arrives (or once when reading resumes after pause or backpressure,
+     * also after the end of the peer's stream when on_eof kept the connection open; never twice
+     * in one loop round). A connection that holds `in_limit` bytes unconsumed is
      * closed with SOCKIT_ETOOLONG. At the end of the peer's stream held input is offered one last
      * time with sockit_conn_eof(c) true; what is still unconsumed then makes the close reason
      * SOCKIT_EINCOMPLETE — received bytes are never dropped silently. */
@@ -240,6 +241,12 @@ SOCKIT_API void sockit_conn_abort(sockit_conn *c);
 
 /* Half-close: shuts down the sending side once the queue is sent; reading goes on. */
 SOCKIT_API void sockit_conn_shutdown(sockit_conn *c);
+
+/* Marks the connection busy (1) or not (0): the protocol has work in flight that shows neither
+ * as queued output nor as held input (a request a handler answers later). A graceful stop closes
+ * idle connections at once but lets busy ones finish within stop_grace; clearing the mark on a
+ * stopping server closes the connection once its output is sent. Not busy at accept. */
+SOCKIT_API void sockit_conn_set_busy(sockit_conn *c, int busy);
 
 /* Stops / resumes reading from the peer (your own flow control). */
 SOCKIT_API void sockit_conn_pause(sockit_conn *c);

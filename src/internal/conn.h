@@ -30,6 +30,7 @@ enum {
     C_IO_WANT_W = 1 << 16, /* the layer needs the socket writable to make progress */
     C_REOFFER = 1 << 17,  /* reading resumed: offer the held input again (once) */
     C_CLOSED_CB = 1 << 18, /* on_close has begun: every send fails */
+    C_BUSY = 1 << 19,     /* the protocol has work in flight: not idle for a graceful stop */
 };
 
 /* The per-event path (read -> on_data -> send) is a chain of small functions: inline them into

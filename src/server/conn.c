@@ -304,7 +304,7 @@ static void settle_slow(struct sockit_conn *c)
             return;
         }
     }
-    if (w->stopping && !pending(c) && !c->in_len) { /* stopping: idle connections go now */
+    if (w->stopping && !pending(c) && !c->in_len && !(c->flags & C_BUSY)) { /* stopping: idle connections go now */
         c->reason = -ESHUTDOWN;
         teardown(c);
         return;
@@ -340,9 +340,14 @@ void sockit__on_kick(sockit_loop *loop, sockit_timer *t, void *arg)
         if (!(c->flags & C_KICKED)) continue;
         c->flags &= ~C_KICKED;
         if (!(c->flags & C_OPEN) || (c->flags & C_IN_CB)) continue;
-        if ((c->flags & C_REOFFER) && c->in_len && reading(c)) {
+        /* Held input is offered again after a resume, also once the peer has ended its stream
+         * (with on_eof the connection stays open: a protocol that yielded mid-input still gets
+         * the rest, sockit_conn_eof true). */
+        if ((c->flags & C_REOFFER) && c->in_len &&
+            (reading(c) || (c->flags & (C_EOF | C_PAUSED | C_DEAD | C_CLOSING)) == C_EOF)) {
             c->flags &= ~C_REOFFER;
             deliver(c, c->in, c->in_len);
+            if ((c->flags & C_EOF) && !c->in_len && c->reason == SOCKIT_EINCOMPLETE) c->reason = 0;
         }
         /* Bytes the layer decrypted and holds: the socket will not announce them, read them now. */
         if (reading(c) && !(c->flags & C_HANDSHAKE) && layer_pending(c)) do_read(c);
@@ -511,6 +516,16 @@ void sockit_conn_shutdown(sockit_conn *c)
 {
     if (!(c->flags & C_SHUT_DONE)) c->flags |= C_SHUT;
     sockit__conn_kick(c);
+}
+
+void sockit_conn_set_busy(sockit_conn *c, int busy)
+{
+    if (busy) {
+        c->flags |= C_BUSY;
+        return;
+    }
+    c->flags &= ~C_BUSY;
+    if (c->w->stopping) sockit__conn_kick(c); /* idle now: a stopping server closes it */
 }
 
 void sockit_conn_pause(sockit_conn *c)

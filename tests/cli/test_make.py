@@ -3,8 +3,9 @@
 
 - scripts/deps.sh has three profiles: run (build and run), test (+ what tests and the other
   builds need), bench (+ the benchmarks' peers); each larger one contains the smaller.
-- `make run` asks for the run profile and builds only the library, the command and the example
-  it starts: no tests, benchmarks or fuzz replays (checked with make's dry run on this build).
+- `make run` asks for the run profile and builds only the library and the command it starts
+  (`sockit http serve` on www/): no tests, benchmarks or fuzz replays (checked with make's dry
+  run on this build).
 - .ci/run keeps its four builds and repeats the gcc suite, so that a new flake turns CI red.
 """
 import os
@@ -69,23 +70,24 @@ class MakeRun(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
 
-    def test_run_uses_the_run_profile_and_builds_two_targets(self):
+    def test_run_uses_the_run_profile_and_builds_the_command(self):
         out = self.dry("run", "BUILD=" + BUILD)
         self.assertIn("scripts/deps.sh run", out)
-        self.assertRegex(out, r"--target sockit_cli example_simple_server\b")
-        self.assertIn("examples/simple_server", out)
+        self.assertRegex(out, r"--target sockit_cli -")
+        self.assertRegex(out, r"/bin/sockit http serve -d www -p 8000\b")
+        self.assertIn("http://localhost:8000/", out)
+        self.assertRegex(self.dry("run", "BUILD=" + BUILD, "PORT=8123"), r"sockit http serve .*-p 8123\b")
+        self.assertTrue(os.path.isfile(os.path.join(SRC, "www", "index.html")))
         self.assertIn("scripts/deps.sh test", self.dry("test", "BUILD=" + BUILD))
         self.assertIn("scripts/deps.sh bench", self.dry("bench", "BUILD=" + BUILD))
 
     def test_run_build_has_no_tests_benchmarks_or_fuzz(self):
         if not os.path.exists(os.path.join(BUILD, "Makefile")):
             self.skipTest("not a Makefile build")
-        out = self.dry("sockit_cli", "example_simple_server", cwd=BUILD)
+        out = self.dry("sockit_cli", cwd=BUILD)
         targets = set(re.findall(r"Built target (\w+)", out))
         self.assertIn("sockit_cli", targets)
-        self.assertIn("example_simple_server", targets)
-        self.assertEqual(targets - {"sockit_cli", "example_simple_server", "sockit_objs",
-                                    "sockit_static"}, set())
+        self.assertEqual(targets - {"sockit_cli", "sockit_objs", "sockit_static"}, set())
 
 
 class CI(unittest.TestCase):

@@ -1,0 +1,355 @@
+/*
+ * The static-file handler: sockit_http_static mounts a directory at a URL prefix.
+ *
+ * One request is: open the decoded path beneath the root (sockit__file_open_under: symlinks out
+ * of the root, FIFOs and devices refused), redirect a directory without its final '/', serve its
+ * index file or list it, pick a precompressed sibling (file.br / file.gz) that Accept-Encoding
+ * allows, evaluate the preconditions in RFC 9110 13.2.2's order, then Range, and answer: a small
+ * body read into the same write as the head, a larger one with sendfile. The pure pieces live in
+ * file_*.c (internal/http_file.h, docs/http-files.md); this file only puts them in order.
+ *
+ * The handler is event-driven: it opens and reads files on the worker thread, as nginx does
+ * without its thread pools. That blocks only on the file system, never on a peer.
+ */
+#include "internal/core.h"
+#include "internal/http_file.h"
+#include "internal/http_server.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Bodies up to this size are read into the head's write (one sendv, no sendfile call). */
+#define SMALL_BODY 16384
+
+struct mount {
+    int rootfd;
+    int open_flags;       /* SOCKIT__FILE_* */
+    char *index;          /* "" when none */
+    int no_listing, no_precompressed;
+    char *prefix;         /* without its final '/'; "" for "/" */
+};
+
+static void mount_free(void *arg)
+{
+    struct mount *m = arg;
+    if (m->rootfd >= 0) close(m->rootfd);
+    free(m->index);
+    free(m->prefix);
+    free(m);
+}
+
+static sockit_str header(const sockit_http_req *r, const char *name)
+{
+    return sockit_http_req_header(r, name);
+}
+
+/* ---- answers that are not a file ------------------------------------------------------------- */
+
+static int unreserved_or_slash(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("-._~/!$&'()*+,;=:@", ch));
+}
+
+/* 301 to the decoded path with a '/' added, percent-encoded again (so no byte of it can end a
+ * header line), the raw query kept. */
+static int redirect_slash(sockit_http_req *r)
+{
+    const char *path = sockit_http_path(r);
+    sockit_str q = sockit_http_query(r);
+    size_t pl = strlen(path);
+    if (pl * 3 + q.n + 4 > 8192) return sockit__http_error(r, 414, NULL);
+    char *loc = malloc(pl * 3 + q.n + 4), *o = loc;
+    if (!loc) return -ENOMEM;
+    for (size_t i = 0; i < pl; i++) {
+        unsigned char ch = (unsigned char)path[i];
+        if (unreserved_or_slash(ch)) {
+            *o++ = (char)ch;
+        } else {
+            o += sprintf(o, "%%%02X", ch);
+        }
+    }
+    *o++ = '/';
+    if (q.p) {
+        *o++ = '?';
+        for (size_t i = 0; i < q.n; i++) /* the parser let only visible ASCII through */
+            *o++ = (unsigned char)q.p[i] > 0x20 && q.p[i] != 0x7f ? q.p[i] : '_';
+    }
+    *o = 0;
+    int rc = sockit_http_add_header(r, "Location", loc);
+    free(loc);
+    if (rc < 0) return rc;
+    static const char body[] = "301 Moved Permanently\n";
+    return sockit_http_respond(r, 301, "text/plain; charset=utf-8", body, sizeof body - 1);
+}
+
+/* A short text answer that keeps the header fields already added (sockit__http_error drops them). */
+static int status_text(sockit_http_req *r, int status)
+{
+    char body[64];
+    int n = snprintf(body, sizeof body, "%d %s\n", status, sockit__http_reason(status));
+    return sockit_http_respond(r, status, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+static void buf_release(void *p) { free(p); }
+
+static int listing(sockit_http_req *r, const struct mount *m, int dirfd)
+{
+    if (m->no_listing) return sockit__http_error(r, 403, NULL);
+    sockit__buf b = {0};
+    int rc = sockit__http_dir_list(dirfd, sockit_http_path(r), 0, &b);
+    if (rc < 0) {
+        free(b.p);
+        return sockit__http_error(r, rc == -EACCES ? 403 : 500, NULL);
+    }
+    (void)sockit_http_add_header(r, "Cache-Control", "no-cache"); /* a listing changes often */
+    return sockit_http_respond_borrowed(r, 200, "text/html; charset=utf-8", b.p, b.n, buf_release, b.p);
+}
+
+/* ---- one file --------------------------------------------------------------------------------- */
+
+/* What is known about the file being answered: the representation chosen and its validators. */
+struct rep {
+    int fd;
+    struct stat st;
+    const char *encoding;       /* "br", "gzip" or NULL */
+    int siblings;               /* SOCKIT__ENC_* that exist */
+    char etag[SOCKIT__ETAG_MAX];
+    char lastmod[SOCKIT__DATE_LEN + 1];
+};
+
+/* Opens path + ext beneath the root as a regular file; -1 if it is not one. */
+static int open_sibling(const struct mount *m, const char *path, const char *ext, struct stat *st)
+{
+    char name[4096];
+    if ((size_t)snprintf(name, sizeof name, "%s%s", path, ext) >= sizeof name) return -1;
+    int fd = sockit__file_open_under(m->rootfd, name, m->open_flags, st);
+    if (fd >= 0 && !S_ISREG(st->st_mode)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Replaces rep's file with the precompressed sibling Accept-Encoding asks for, if any exists.
+ * A name that is itself .br or .gz has no siblings. */
+static void choose_encoding(sockit_http_req *r, const struct mount *m, const char *path, struct rep *rep)
+{
+    size_t pl = strlen(path);
+    if (m->no_precompressed || (pl > 3 && (strcmp(path + pl - 3, ".br") == 0 || strcmp(path + pl - 3, ".gz") == 0)))
+        return;
+    struct stat st[2];
+    int fds[2] = {open_sibling(m, path, ".br", &st[0]), open_sibling(m, path, ".gz", &st[1])};
+    rep->siblings = (fds[0] >= 0 ? SOCKIT__ENC_BR : 0) | (fds[1] >= 0 ? SOCKIT__ENC_GZIP : 0);
+    int pick = -1;
+    if (rep->siblings) {
+        sockit_str ae = header(r, "Accept-Encoding");
+        int e = sockit__http_accept_encoding(ae.p, ae.n, rep->siblings);
+        pick = e == SOCKIT__ENC_BR ? 0 : e == SOCKIT__ENC_GZIP ? 1 : -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (i != pick) {
+            if (fds[i] >= 0) close(fds[i]);
+            continue;
+        }
+        close(rep->fd);
+        rep->fd = fds[i];
+        rep->st = st[i];
+        rep->encoding = i == 0 ? "br" : "gzip";
+    }
+}
+
+static void cond_from(const sockit_http_req *r, sockit__http_cond *c)
+{
+#define FIELD(f, name)                                                                             \
+    do {                                                                                           \
+        sockit_str v = header(r, name);                                                            \
+        c->f = v.p;                                                                                \
+        c->f##_len = v.n;                                                                          \
+    } while (0)
+    FIELD(if_match, "If-Match");
+    FIELD(if_none_match, "If-None-Match");
+    FIELD(if_modified_since, "If-Modified-Since");
+    FIELD(if_unmodified_since, "If-Unmodified-Since");
+    FIELD(if_range, "If-Range");
+    FIELD(range, "Range");
+#undef FIELD
+}
+
+/* The validators and representation headers every answer about the file carries (200, 206,
+ * 304, 412, 416). */
+static int rep_headers(sockit_http_req *r, const struct rep *rep)
+{
+    int rc = sockit_http_add_header(r, "ETag", rep->etag);
+    if (rc >= 0) rc = sockit_http_add_header(r, "Last-Modified", rep->lastmod);
+    if (rc >= 0 && rep->siblings) rc = sockit_http_add_header(r, "Vary", "Accept-Encoding");
+    return rc;
+}
+
+/* The body [off, off + len) of rep's file: read into the head's write when small, else sent
+ * with sendfile. Takes rep->fd. */
+static int send_range(sockit_http_req *r, struct rep *rep, int status, const char *ctype, uint64_t off,
+                      uint64_t len)
+{
+    int fd = rep->fd;
+    rep->fd = -1;
+    /* (HEAD: the server sends the head alone and closes fd; nothing is read.) */
+    if (len <= SMALL_BODY && sockit_http_method(r).n == 3) {
+        char buf[SMALL_BODY];
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = pread(fd, buf + got, (size_t)len - got, (off_t)(off + got));
+            if (n <= 0) break; /* shrunk under us: sendfile's path reports it the same way */
+            got += (size_t)n;
+        }
+        if (got == len) {
+            close(fd);
+            return sockit_http_respond(r, status, ctype, buf, (size_t)len);
+        }
+    }
+    return sockit_http_respond_file(r, status, ctype, fd, off, len);
+}
+
+static int serve_file(sockit_http_req *r, const struct mount *m, const char *path, struct rep *rep)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    const char *ctype = sockit__http_content_type(name, strlen(name));
+    choose_encoding(r, m, path, rep);
+    sockit__http_etag(rep->etag, &rep->st);
+    sockit__http_date_format(rep->lastmod, (int64_t)rep->st.st_mtim.tv_sec);
+    sockit__http_cond c = {0};
+    cond_from(r, &c);
+    int range_applies = 0;
+    int method = sockit_http_method(r).n == 4 ? SOCKIT__METHOD_HEAD : SOCKIT__METHOD_GET;
+    int st = sockit__http_preconditions(&c, method, rep->etag, (int64_t)rep->st.st_mtim.tv_sec, &range_applies);
+    int rc = rep_headers(r, rep);
+    if (rc >= 0 && rep->encoding) rc = sockit_http_add_header(r, "Content-Encoding", rep->encoding);
+    if (rc >= 0) rc = sockit_http_add_header(r, "Accept-Ranges", "bytes");
+    if (rc < 0) return rc;
+    if (st == 304) return sockit_http_respond(r, 304, NULL, NULL, 0);
+    if (st == 412) return status_text(r, 412);
+    uint64_t size = (uint64_t)rep->st.st_size, first = 0, len = size;
+    int status = 200;
+    if (range_applies) {
+        status = sockit__http_range(c.range, c.range_len, size, &first, &len);
+        if (status == 416) {
+            char cr[64];
+            snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+            if ((rc = sockit_http_add_header(r, "Content-Range", cr)) < 0) return rc;
+            return status_text(r, 416);
+        }
+        if (status == 206) {
+            char cr[96];
+            snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, first + len - 1, size);
+            if ((rc = sockit_http_add_header(r, "Content-Range", cr)) < 0) return rc;
+        } else {
+            first = 0;
+            len = size;
+        }
+    }
+    return send_range(r, rep, status, ctype, first, len);
+}
+
+/* ---- the handler ------------------------------------------------------------------------------ */
+
+static int is_get_or_head(sockit_str m)
+{
+    return (m.n == 3 && memcmp(m.p, "GET", 3) == 0) || (m.n == 4 && memcmp(m.p, "HEAD", 4) == 0);
+}
+
+static int static_handler(sockit_http_req *r, void *arg)
+{
+    const struct mount *m = arg;
+    if (!is_get_or_head(sockit_http_method(r))) return sockit__http_error(r, 405, "Allow: GET, HEAD\r\n");
+    /* The path beneath the root: "/" + what follows the prefix (an exact route is the prefix
+     * itself without its '/': a directory, redirected below). */
+    const char *rest = sockit_http_match(r);
+    size_t rl = strlen(rest);
+    char *path = malloc(rl + 2 + strlen(m->index) + 1);
+    if (!path) return -ENOMEM;
+    path[0] = '/';
+    memcpy(path + 1, rest[0] == '/' ? rest + 1 : rest, rl + 1);
+    struct rep rep = {.fd = -1};
+    int rc;
+    rep.fd = sockit__file_open_under(m->rootfd, path, m->open_flags, &rep.st);
+    if (rep.fd < 0) {
+        rc = sockit__http_error(r, sockit__file_open_status(rep.fd), NULL);
+        goto done;
+    }
+    if (S_ISDIR(rep.st.st_mode)) {
+        const char *full = sockit_http_path(r);
+        if (full[strlen(full) - 1] != '/') {
+            rc = redirect_slash(r);
+            goto done;
+        }
+        int ifd = -1;
+        if (*m->index) {
+            size_t pl = strlen(path);
+            strcpy(path + pl, m->index); /* path ends with '/' here: full does */
+            ifd = sockit__file_open_under(m->rootfd, path, m->open_flags, &rep.st);
+            if (ifd >= 0 && !S_ISREG(rep.st.st_mode)) {
+                close(ifd);
+                ifd = -1;
+            }
+        }
+        if (ifd < 0) {
+            rc = listing(r, m, rep.fd);
+            goto done;
+        }
+        close(rep.fd);
+        rep.fd = ifd;
+    }
+    rc = serve_file(r, m, path, &rep);
+done:
+    if (rep.fd >= 0) close(rep.fd);
+    free(path);
+    return rc;
+}
+
+int sockit_http_static(sockit_http_server *hs, const char *prefix, const char *dir,
+                       const sockit_http_static_opts *opts)
+{
+    static const sockit_http_static_opts dflt = {0};
+    if (!hs || !prefix || !dir) return sockit__failmsg(-EINVAL, "http static: NULL argument");
+    if (prefix[0] != '/') return sockit__failmsg(-EINVAL, "http static %s: the prefix starts with '/'", prefix);
+    if (hs->started) return sockit__failmsg(-EBUSY, "http static %s: the server has started", prefix);
+    if (!opts) opts = &dflt;
+    if (opts->index && strchr(opts->index, '/'))
+        return sockit__failmsg(-EINVAL, "http static: index \"%s\" is a name, not a path", opts->index);
+    struct mount *m = calloc(1, sizeof *m);
+    if (!m) return sockit__fail(-ENOMEM, "http static");
+    size_t pl = strlen(prefix);
+    while (pl && prefix[pl - 1] == '/') pl--;
+    m->prefix = strndup(prefix, pl);
+    m->index = strdup(opts->index ? opts->index : "index.html");
+    m->no_listing = opts->no_listing != 0;
+    m->no_precompressed = opts->no_precompressed != 0;
+    m->open_flags = opts->symlinks == SOCKIT_HTTP_SYMLINKS_NEVER ? SOCKIT__FILE_NOSYMLINKS : 0;
+    m->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+    if (!m->prefix || !m->index) {
+        rc = sockit__fail(-ENOMEM, "http static");
+        goto fail;
+    }
+    if (m->rootfd < 0) {
+        rc = sockit__fail(-errno, "http static: open %s", dir);
+        goto fail;
+    }
+    /* From here the server owns m (freed with it), whatever happens to the routes. */
+    if ((rc = sockit__http_on_free(hs, mount_free, m)) < 0) goto fail;
+    char *pat = malloc(pl + 3);
+    if (!pat) return sockit__fail(-ENOMEM, "http static");
+    snprintf(pat, pl + 3, "%s/*", m->prefix);
+    rc = sockit_http_route(hs, "GET", pat, static_handler, m);
+    if (rc >= 0 && pl) rc = sockit_http_route(hs, "GET", m->prefix, static_handler, m);
+    free(pat);
+    return rc < 0 ? rc : 0;
+fail:
+    mount_free(m);
+    return rc;
+}
