@@ -9,7 +9,7 @@
 #           for sockit, h2o, nginx; python3 -m http.server has no worker setting (one process,
 #           a thread per connection) and runs once, its rows listed under 1 worker
 #   hello   GET /hello → "hello world\n" × 50 and 500 connections × HTTP_BENCH_HELLO_WORKERS
-#           (default 1) for sockit's examples/http_hello, libmicrohttpd, Go net/http
+#           (default 1) for sockit (bench/peers/sockit_hello.c), libmicrohttpd, Go net/http
 # Figures per run: requests/s, p50 and p99 latency (wrk's), and the server's CPU time per
 # request: utime+stime (+ reaped children) of every process in the server's process group, read
 # from /proc before and after the measured run, divided by wrk's request count — the steady
@@ -30,10 +30,9 @@
 #            tcp_nopush on, open_file_cache, access_log off, keepalive_requests 100000, user root)
 #   python   python3 -m http.server -b 127.0.0.1 -d DIR PORT
 #   hello:
-#   sockit   BUILD/examples/http_hello PORT     ASSUMPTION (to align with the example once it
-#            lands): the example takes the port as argv[1], binds loopback or the wildcard, and
-#            answers GET /hello with 200 "hello world\n". With HTTP_BENCH_HELLO_WORKERS > 1 it is
-#            given the worker count as argv[2]. Change SOCKIT_HELLO below if the example differs.
+#   sockit   BUILD/bench/bench_sockit_hello PORT [N]   (bench/peers/sockit_hello.c: the same
+#            route as the peers, GET /hello -> 200 "hello world\n", no access log; the documented
+#            examples/http_hello logs every request, which the peers do not)
 #   mhd      BUILD/bench/bench_mhd_hello PORT N   (bench/peers/mhd_hello.c, epoll internal thread)
 #   go       GOMAXPROCS=N bench_go_hello PORT     (bench/peers/go_hello.go, built here with
 #            `go build`, offline: standard library only, GOCACHE/GOPATH in a temp dir)
@@ -66,7 +65,7 @@ CHART=${HTTP_BENCH_CHART-$HERE/http_chart.svg}
 HOST=127.0.0.1
 TICK=$(getconf CLK_TCK)
 SOCKIT=$BUILD/bin/sockit
-SOCKIT_HELLO=$BUILD/examples/http_hello
+SOCKIT_HELLO=$BUILD/bench/bench_sockit_hello
 MHD_HELLO=$BUILD/bench/bench_mhd_hello
 GO_HELLO=$BUILD/bench/bench_go_hello
 TSV=$BUILD/bench/http_results.tsv
@@ -204,7 +203,7 @@ available() {
         h2o) command -v h2o >/dev/null || SKIP[$name]="h2o not installed (Debian package h2o)" ;;
         nginx) command -v nginx >/dev/null || SKIP[$name]="nginx not installed (Debian package nginx-light or nginx)" ;;
         python) command -v python3 >/dev/null || SKIP[$name]="python3 not installed" ;;
-        hello_sockit) [ -x "$SOCKIT_HELLO" ] || SKIP[$name]="examples/http_hello not built yet ($SOCKIT_HELLO absent)" ;;
+        hello_sockit) [ -x "$SOCKIT_HELLO" ] || SKIP[$name]="bench_sockit_hello not built ($SOCKIT_HELLO absent)" ;;
         hello_mhd) [ -x "$MHD_HELLO" ] || SKIP[$name]="$MHD_HELLO not built (Debian package libmicrohttpd-dev, then re-run cmake)" ;;
         hello_go)
             if ! command -v go >/dev/null; then SKIP[$name]="go not installed (Debian package golang-go)"
