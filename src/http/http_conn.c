@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -492,13 +493,59 @@ static int keep_alive_wanted(const sockit_http_req *r)
     return conn.p && sockit_http_value_has(conn, "keep-alive");
 }
 
+/* An authority as Host and absolute-form carry it (RFC 9110 7.2, RFC 3986 3.2.2): a bracketed
+ * IP literal or a reg-name / IPv4 of unreserved, sub-delims and percent-escapes, then an
+ * optional ":" and digits. No userinfo, spaces, slashes or other delimiters; empty_ok says
+ * whether an empty host is allowed (a Host field may be empty, an http URI's host may not). */
+static int authority_ok(const char *p, size_t len, int empty_ok)
+{
+    size_t i = 0;
+    if (len && p[0] == '[') {
+        while (++i < len && p[i] != ']')
+            if (!(isxdigit((unsigned char)p[i]) || p[i] == ':' || p[i] == '.' || p[i] == 'v' ||
+                  p[i] == 'V'))
+                return 0;
+        if (i == len || i == 1) return 0;
+        i++;
+    } else {
+        for (; i < len && p[i] != ':'; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (isalnum(c) || strchr("-._~!$&'()*+,;=", c)) continue;
+            if (c == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1]) &&
+                isxdigit((unsigned char)p[i + 2])) {
+                i += 2;
+                continue;
+            }
+            return 0;
+        }
+        if (i == 0 && !empty_ok) return 0;
+    }
+    if (i < len && p[i++] != ':') return 0;
+    for (; i < len; i++)
+        if (!isdigit((unsigned char)p[i])) return 0;
+    return 1;
+}
+
+/* The Host field: exactly one in HTTP/1.1 (at most one in 1.0), a valid authority; and the
+ * authority of an absolute-form target non-empty and valid (RFC 9110 4.2.1: an http URI with
+ * an empty host is invalid). A failure is answered 400. */
 static int host_ok(const sockit_http_req *r)
 {
-    if (r->msg.version < 11) return 1;
     int n = 0;
-    for (size_t i = 0; i < r->msg.nheaders; i++)
-        if (streqi(r->msg.headers[i].name, "Host")) n++;
-    return n == 1;
+    for (size_t i = 0; i < r->msg.nheaders; i++) {
+        const sockit_http_header *h = &r->msg.headers[i];
+        if (!streqi(h->name, "Host")) continue;
+        if (++n > 1 || !authority_ok(h->value.p, h->value.n, 1)) return 0;
+    }
+    if (r->msg.version >= 11 && n != 1) return 0;
+    sockit_str t = r->msg.target;
+    const char *sep = t.n ? memchr(t.p, ':', t.n) : NULL;
+    if (t.n && t.p[0] != '/' && sep && (size_t)(t.p + t.n - sep) >= 3 && memcmp(sep, "://", 3) == 0) {
+        const char *a = sep + 3, *end = t.p + t.n, *e = a;
+        while (e < end && *e != '/' && *e != '?' && *e != '#') e++;
+        if (!authority_ok(a, (size_t)(e - a), 0)) return 0;
+    }
+    return 1;
 }
 
 /* Sets up the body's framing; SOCKIT_EPROTO for an invalid combination. */
