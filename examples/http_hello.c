@@ -3,6 +3,7 @@
  *                                  curl http://127.0.0.1:8080/items/42
  * Ctrl-C stops it gracefully. */
 #include <sockit/http_server.h>
+#include <signal.h>
 #include <stdio.h>
 
 static int hello(sockit_http_req *r, void *arg)
@@ -37,6 +38,11 @@ int main(int argc, char **argv)
     }
     sockit_http_route(hs, "GET", "/hello", hello, NULL);
     sockit_http_route(hs, "GET", "/items/*", item, NULL);
+    sigset_t stop; /* a SIGINT from now on waits for sockit_http_server_run, which handles it */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
     sockit_addr a;
     char buf[SOCKIT_ADDRSTRLEN];
     sockit_http_server_addr(hs, &a);
