@@ -3,6 +3,7 @@
  *                                  curl http://127.0.0.1:8080/items/42
  * Ctrl-C stops it gracefully. */
 #include <sockit/http_server.h>
+#include <signal.h>
 #include <stdio.h>
 
 static int hello(sockit_http_req *r, void *arg)
@@ -33,15 +34,19 @@ int main(int argc, char **argv)
     sockit_http_server *hs;
     if (sockit_http_server_new(&hs, &cfg) < 0) {
         fprintf(stderr, "http_hello: %s\n", sockit_errmsg());
-        return 1;
+        return 2;
     }
     sockit_http_route(hs, "GET", "/hello", hello, NULL);
     sockit_http_route(hs, "GET", "/items/*", item, NULL);
+    sigset_t stop; /* a SIGINT from now on waits for sockit_http_server_run, which handles it */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
     sockit_addr a;
     char buf[SOCKIT_ADDRSTRLEN];
     sockit_http_server_addr(hs, &a);
-    printf("listening on %s\n", sockit_addr_format(&a, buf, sizeof buf));
-    fflush(stdout);
+    fprintf(stderr, "listening on %s\n", sockit_addr_format(&a, buf, sizeof buf));
     int rc = sockit_http_server_run(hs); /* until SIGINT or SIGTERM */
     sockit_http_server_free(hs);
     return rc < 0;

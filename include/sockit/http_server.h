@@ -144,7 +144,10 @@ SOCKIT_API void sockit_http_server_stop(sockit_http_server *hs);
 /* Waits until a stopped server's threads (workers and pool) are joined. */
 SOCKIT_API int sockit_http_server_wait(sockit_http_server *hs);
 
-/* start + stop on SIGINT or SIGTERM + wait (as sockit_server_run). Returns 0 after a clean stop. */
+/* start + stop on SIGINT or SIGTERM + wait (as sockit_server_run). Returns 0 after a clean stop.
+ * A signal that arrives before this call still has its default action: a program that says
+ * it is ready first (prints its address) blocks SIGINT and SIGTERM before that; one pending
+ * when this runs stops the server at once. */
 SOCKIT_API int sockit_http_server_run(sockit_http_server *hs);
 
 /* Frees a stopped (or never started) server. NULL is a no-op. */

@@ -504,6 +504,51 @@ class UnixPairTest(UnixTest):
             self.assertEqual((proc.returncode, proc.stdout), (0, msg.encode()), proc.stderr)
 
 
+class HttpHelloTest(ExampleTest):
+    """examples/http_hello.c (the program of docs/http-server.md) against Python's http.client."""
+
+    def start(self):
+        srv = self.child("http_hello", "0")
+        return srv, port_of(srv.listening())
+
+    def test_routes_keep_alive_and_log(self):
+        import http.client
+        srv, port = self.start()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        for path, want in (("/hello?name=you%21", b"hello, you!\n"), ("/hello", b"hello, world\n"),
+                           ("/items/42", b"item 42\n")):
+            conn.request("GET", path)
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, want), path)
+            self.assertEqual(r.getheader("Content-Type"), "text/plain; charset=utf-8")
+            self.assertTrue(r.getheader("Server", "").startswith("sockit/"))
+        mine = conn.sock.getsockname()[1]
+        conn.request("POST", "/hello", body=b"x")
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.getheader("Allow"), "GET, HEAD")
+        conn.request("HEAD", "/items/7")
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.getheader("Content-Length"), r.read()), (200, "7", b""))
+        self.assertEqual(conn.sock.getsockname()[1], mine)  # one connection all along
+        conn.close()
+        line = srv.stderr_line()
+        self.assertRegex(line, r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] '
+                               r'"GET /hello\?name=you%21 HTTP/1\.1" 200 12$')
+
+    def test_sigint_exits_zero(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            srv, _ = self.start()
+            srv.proc.send_signal(sig)
+            self.assertEqual(srv.wait(), 0, f"after {sig.name}")
+
+    def test_port_in_use_is_one_error_line(self):
+        _, port = self.start()
+        proc = run("http_hello", str(port))
+        self.assertIn("in use", self.assertOneErrorLine(proc, "http_hello", 2))
+
+
 def main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
