@@ -191,6 +191,7 @@ struct ref_framing {
     int te;          /* Transfer-Encoding present */
     int te_last_chunked;
     int te_chunked_count;
+    int te_codings;  /* non-empty Transfer-Encoding list elements, chunked included */
 };
 
 static inline int name_is(sockit_str n, const char *name)
@@ -257,6 +258,7 @@ static inline void ref_framing(const sockit_http_header *h, size_t n, struct ref
                 while (b > a && ows(v.p[b - 1]))
                     b--;
                 if (b > a) { /* empty list elements are ignored (RFC 9110 5.6.1) */
+                    f->te_codings++;
                     f->te_last_chunked = b - a == 7 && strncasecmp(v.p + a, "chunked", 7) == 0;
                     f->te_chunked_count += f->te_last_chunked;
                 }

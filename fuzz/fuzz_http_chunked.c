@@ -19,8 +19,8 @@
  *   - the three ways disagreeing: in the result (more needed / complete / error), in the body
  *     bytes, or in the bytes handed back after the body (the next message);
  *   - the whole-input answer disagreeing with ref_decode below, a second, non-incremental
- *     reading of the grammar the decoder implements: RFC 9112 section 7.1 with a bare LF
- *     allowed as line end (http.h), 1 to 16 hex digits, an extension after ';' or whitespace,
+ *     reading of the grammar the decoder implements: RFC 9112 section 7.1 with CR LF line ends
+ *     only (http.h: a bare LF is refused in chunked framing), 1 to 16 hex digits, an extension after ';' or whitespace,
  *     extension and trailer lines of at most 8 KiB without control characters (HTAB allowed),
  *     each trailer line a field: a token, ':', then the value (no folding).
  */
@@ -114,14 +114,12 @@ static int ctl(uint8_t c)
 /* A line end at in[*i]: 1 (consumed), 0 (input ends first), -1 (not a line end). */
 static int line_end(const uint8_t *in, size_t n, size_t *i)
 {
-    if (in[*i] == '\r') {
-        if (++*i == n)
-            return 0;
-        if (in[*i] != '\n')
-            return -1;
-    } else if (in[*i] != '\n') {
+    if (in[*i] != '\r') /* CR LF only: a bare LF is refused in chunked framing */
         return -1;
-    }
+    if (++*i == n)
+        return 0;
+    if (in[*i] != '\n')
+        return -1;
     ++*i;
     return 1;
 }

@@ -104,10 +104,16 @@ static void check_framing(const uint8_t *data, size_t size, const sockit_http_re
     arm_errmsg();
     int f = sockit_http_request_framing(req, &len);
     if (f != SOCKIT_HTTP_NO_BODY && f != SOCKIT_HTTP_LENGTH && f != SOCKIT_HTTP_CHUNKED &&
-        f != SOCKIT_EPROTO)
+        f != SOCKIT_EPROTO && f != -ENOTSUP)
         fail("request framing gave an unknown answer", data, size);
-    if (f == SOCKIT_EPROTO && !own_message())
+    if ((f == SOCKIT_EPROTO || f == -ENOTSUP) && !own_message())
         fail("request framing failed without a message", data, size);
+    /* -ENOTSUP (501): a well-formed chunked coding with other codings before it, nothing else. */
+    if (f == -ENOTSUP && !(ref.te && ref.te_last_chunked && ref.te_chunked_count == 1 &&
+                           ref.te_codings > 1 && ref.cl == CL_NONE && req->version == 11))
+        fail("a transfer coding refused as not implemented, but it is not one", data, size);
+    if (ref.te && ref.te_codings > 1 && f != SOCKIT_EPROTO && f != -ENOTSUP)
+        fail("a request coded with more than chunked accepted", data, size);
     if (ref.cl == CL_INVALID && f != SOCKIT_EPROTO)
         fail("an invalid or conflicting Content-Length accepted", data, size);
     if (ref.te && ref.cl != CL_NONE && f != SOCKIT_EPROTO)
@@ -134,8 +140,8 @@ static void check_framing(const uint8_t *data, size_t size, const sockit_http_re
     if (!ref.te && ref.cl == CL_VALID && f != SOCKIT_HTTP_LENGTH &&
         !(f == SOCKIT_HTTP_NO_BODY && ref.length == 0))
         fail("a valid Content-Length refused", data, size);
-    if (ref.te && ref.te_last_chunked && ref.te_chunked_count == 1 && ref.cl == CL_NONE &&
-        req->version == 11 && f != SOCKIT_HTTP_CHUNKED)
+    if (ref.te && ref.te_last_chunked && ref.te_chunked_count == 1 && ref.te_codings == 1 &&
+        ref.cl == CL_NONE && req->version == 11 && f != SOCKIT_HTTP_CHUNKED)
         fail("a valid chunked request refused", data, size);
 }
 

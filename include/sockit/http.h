@@ -25,7 +25,8 @@
  * that differ, Content-Length together with Transfer-Encoding, a Transfer-Encoding that does not
  * end in chunked in a request or that comes in an HTTP/1.0 request, or a chunk size that
  * overflows — all SOCKIT_EPROTO.
- * A bare LF as line end is accepted (RFC 9112 section 2.2 allows it), a bare CR never.
+ * A bare LF as line end is accepted in a head (RFC 9112 section 2.2 allows it there), a bare CR
+ * never; the chunked coding's lines need CR LF (a bare LF there is SOCKIT_EPROTO).
  */
 #ifndef SOCKIT_HTTP_H
 #define SOCKIT_HTTP_H
@@ -91,7 +92,9 @@ typedef enum sockit_http_framing {
 
 /* The framing of a request: Content-Length or chunked, else no body. SOCKIT_EPROTO for an
  * ambiguous or invalid combination (see the top of this file); its message names the header
- * (its number in the head, from 1, its name and value). -EINVAL if req or length is NULL. */
+ * (its number in the head, from 1, its name and value). -ENOTSUP for a well-formed
+ * Transfer-Encoding with codings besides chunked ("gzip, chunked"): no other transfer coding is
+ * implemented, and a server answers 501 (RFC 9112 6.1). -EINVAL if req or length is NULL. */
 SOCKIT_API int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length);
 
 /* The framing of a response to a request with method `method` (HEAD, and 1xx/204/304 statuses,

@@ -103,7 +103,7 @@ int sockit__http_range(const char *v, size_t n, uint64_t size, uint64_t *first, 
         }
         if (i >= n) break;
         int k, hb;
-        number x, y;
+        number x = {0, NULL, 0}, y = {0, NULL, 0}; /* set by parse_spec; zeroed for gcc -O3 */
         if (parse_spec(v, n, &i, &k, &x, &y, &hb) < 0) return 200;
         if (++count == 1) {
             kind = k, has_b = hb, a = x, b = y;

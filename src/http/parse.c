@@ -439,6 +439,15 @@ struct te_arg {
     int chunked_last, chunked_count, count;
 };
 
+/* A request's Transfer-Encoding other than exactly "chunked" (e.g. "gzip, chunked"): the server
+ * implements no other coding (RFC 9112 6.1: 501), and a handler must never get coded bytes as
+ * "the body". */
+static int te_not_implemented(const sockit_http_header *h, size_t at)
+{
+    return sockit__failmsg(-ENOTSUP, "http: a transfer coding other than chunked in header %zu (\"%.*s\"): not implemented",
+                           at + 1, (int)(h[at].value.n > 64 ? 64 : h[at].value.n), h[at].value.p);
+}
+
 static int one_coding(const char *p, size_t n, void *arg)
 {
     struct te_arg *a = arg;
@@ -451,7 +460,7 @@ static int one_coding(const char *p, size_t n, void *arg)
 
 /* Transfer-Encoding: 0 absent, 1 ends in chunked (once), -1 present otherwise. *at is the last
  * Transfer-Encoding header's index. */
-static int transfer_encoding(const sockit_http_header *h, size_t n, size_t *at)
+static int transfer_encoding(const sockit_http_header *h, size_t n, size_t *at, int *count)
 {
     struct te_arg a = {0, 0, 0};
     int present = 0;
@@ -462,25 +471,28 @@ static int transfer_encoding(const sockit_http_header *h, size_t n, size_t *at)
             *at = i;
             each_element(h[i].value, one_coding, &a);
         }
+    *count = a.count;
     if (!present) return 0;
     return a.chunked_last && a.chunked_count == 1 ? 1 : -1;
 }
 
 int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length)
 {
-    int has_cl, r;
+    int has_cl = 0, r;
     size_t cl_at, te_at;
     if (!req || !length || (!req->headers && req->nheaders))
         return null_arg("sockit_http_request_framing", !req ? "the request" : !length ? "length" : "the header array");
     *length = 0;
     const sockit_http_header *h = req->headers;
     if ((r = content_length(h, req->nheaders, length, &has_cl, &cl_at)) < 0) return r;
-    int te = transfer_encoding(h, req->nheaders, &te_at);
+    int ncodings = 0;
+    int te = transfer_encoding(h, req->nheaders, &te_at, &ncodings);
     if (te && req->version < 11) /* RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty */
         return framing_error("Transfer-Encoding in an HTTP/1.0 request", h, te_at);
     if (te && has_cl)
         return framing_error("both Transfer-Encoding and Content-Length", h, te_at > cl_at ? te_at : cl_at);
     if (te < 0) return framing_error("a Transfer-Encoding that does not end in chunked", h, te_at);
+    if (te > 0 && ncodings > 1) return te_not_implemented(h, te_at);
     if (te > 0) return SOCKIT_HTTP_CHUNKED;
     return has_cl ? SOCKIT_HTTP_LENGTH : SOCKIT_HTTP_NO_BODY;
 }
@@ -488,7 +500,7 @@ int sockit_http_request_framing(const sockit_http_request *req, uint64_t *length
 int sockit_http_response_framing(const sockit_http_response *resp, const char *method,
                                  uint64_t *length)
 {
-    int has_cl, r;
+    int has_cl = 0, r;
     size_t cl_at, te_at;
     if (!resp || !length || (!resp->headers && resp->nheaders))
         return null_arg("sockit_http_response_framing", !resp ? "the response" : !length ? "length" : "the header array");
@@ -499,7 +511,8 @@ int sockit_http_response_framing(const sockit_http_response *resp, const char *m
         return SOCKIT_HTTP_NO_BODY;
     const sockit_http_header *h = resp->headers;
     if ((r = content_length(h, resp->nheaders, length, &has_cl, &cl_at)) < 0) return r;
-    int te = transfer_encoding(h, resp->nheaders, &te_at);
+    int ncodings = 0;
+    int te = transfer_encoding(h, resp->nheaders, &te_at, &ncodings);
     if (te && has_cl)
         return framing_error("both Transfer-Encoding and Content-Length", h, te_at > cl_at ? te_at : cl_at);
     if (te > 0) return SOCKIT_HTTP_CHUNKED;
@@ -576,7 +589,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
                     d->state = C_SIZE_CR;
                 }
             } else if (c == '\n') {
-                size_line_done(d);
+                return proto("a bare LF in chunked framing (it needs CR LF)", i);
             } else if (c == ';') {
                 d->state = C_EXT;
                 d->ext_len = 0;
@@ -590,7 +603,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
         case C_SIZE_BWS:
             if (c == ';') { d->state = C_EXT; d->ext_len = 0; }
             else if (c == '\r') d->state = C_SIZE_CR;
-            else if (c == '\n') size_line_done(d);
+            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
             else if (c != ' ' && c != '\t') return proto("a chunk size followed by something other than ';'", i);
             else if (++d->ext_len > MAX_LINE) return proto("a chunk-size line over 8 KiB", i);
             i++;
@@ -600,7 +613,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             if ((i = (size_t)s) == n) goto out;
             c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_SIZE_CR;
-            else if (c == '\n') size_line_done(d);
+            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
             else return proto("a control character in a chunk extension", i);
             i++;
             break;
@@ -627,7 +640,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
         }
         case C_DATA_CR:
             if (c == '\r') d->state = C_DATA_LF;
-            else if (c == '\n') { d->state = C_SIZE; d->ext_len = 0; }
+            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
             else return proto("chunk data longer than its size", i);
             i++;
             break;
@@ -642,7 +655,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
              * one — folded, nameless, or without a colon — is refused like it is in a head, so a
              * request smuggled behind a chunked body cannot hide as a "trailer". */
             if (c == '\r') d->state = C_END_LF;
-            else if (c == '\n') d->state = C_DONE;
+            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
             else if (c == ' ' || c == '\t') return proto("a folded trailer line (obsolete line folding)", i);
             else if (!IS(c, TCHAR)) return proto("a trailer line that does not start with a field name", i);
             else { d->state = C_TRAILER_NAME; d->ext_len = 1; }
@@ -659,7 +672,7 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
             if ((i = (size_t)s) == n) goto out;
             c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_TRAILER_CR;
-            else if (c == '\n') d->state = C_TRAILER_START;
+            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
             else return proto("a control character in a trailer", i);
             i++;
             break;
