@@ -591,9 +591,11 @@ static void run_handler(sockit_http_req *r, sockit_http_handler fn, void *arg)
 static void dispatch(struct hconn *hc, sockit_http_req *r)
 {
     sockit_http_server *hs = hc->hs;
-    if (body_setup(r) < 0 || !host_ok(r)) {
+    int framing = body_setup(r);
+    if (framing < 0 || !host_ok(r)) {
         sockit__http_no_keep(r);
-        sockit__http_error(r, 400, NULL);
+        /* A transfer coding other than chunked: not implemented (RFC 9112 6.1), else 400. */
+        sockit__http_error(r, framing == -ENOTSUP ? 501 : 400, NULL);
         return;
     }
     r->keep_alive = keep_alive_wanted(r);
