@@ -571,6 +571,68 @@ static void expect_refused(const char *req, int status)
     cl_free(c);
 }
 
+/* Issue 9: a handler that answers without taking the body (h_hello on PUT /hello) has its answer
+ * held until the body has been read to its end and found valid; a malformed body gets 400 and
+ * the close instead, never the handler's answer first. */
+static void test_held_response(void)
+{
+    static const char *bad[] = {
+        "ffffffffffffffffffff\r\nx\r\n0\r\n\r\n", /* chunk size overflow */
+        "-5\r\nhello\r\n0\r\n\r\n",                 /* negative */
+        "0x5\r\nhello\r\n0\r\n\r\n",                /* 0x prefix */
+        "5\r\nhelloXX0\r\n\r\n",                      /* bad chunk ending */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%s", bad[i]);
+        expect_refused(req, 400);
+    }
+    /* A valid body in two parts: no answer before its last chunk, then the held one. */
+    client *c = cl_new();
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    struct pollfd pfd = {sockit_fileno(c->s), POLLIN, 0};
+    CHECK_INT(poll(&pfd, 1, 200), ==, 0); /* with the bug the 200 came at once */
+    cl_send(c, "3\r\nabc\r\n0\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    CHECK_STR(R.body, "hello world\n");
+    char v[64];
+    CHECK_TRUE(hdr(&R, "Connection", v, sizeof v) == NULL);
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200); /* a Content-Length body too: held, then kept alive */
+    cl_send(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    cl_free(c);
+    /* A chunked body past the discard bound: 413 and close, not the handler's answer. */
+    c = cl_new();
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    static char chunk[65536 + 16];
+    int hn = snprintf(chunk, sizeof chunk, "10000\r\n");
+    memset(chunk + hn, 'x', 65536);
+    memcpy(chunk + hn + 65536, "\r\n", 2);
+    int got = 0;
+    for (int i = 0; i < 40 && !got; i++) { /* 40 x 64 KiB > SOCKIT_HTTP_DISCARD_MAX */
+        if (sockit_sendall(c->s, chunk, (size_t)hn + 65538, 0) < 0) break;
+        got = poll(&pfd, 1, 0) > 0;
+    }
+    CHECK_INT(cl_read(c, &R, 0), ==, 413);
+    cl_free(c);
+}
+
+/* CONNECT is refused with 501 and the connection closes: the pipelined request behind it is
+ * never answered (every error answered before routing closes). */
+static void test_connect(void)
+{
+    client *c = cl_new();
+    cl_send(c, "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 501);
+    char v[64];
+    CHECK_STR(hdr(&R, "Connection", v, sizeof v), "close");
+    CHECK_TRUE(cl_eof(c));
+    cl_free(c);
+    expect_refused("GET /%00 HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+}
+
 static void test_limits(void)
 {
     char big[4096];
@@ -973,6 +1035,8 @@ int main(int argc, char **argv)
     TU_RUN(test_keepalive, 30);
     TU_RUN(test_pipelining, 30);
     TU_RUN(test_limits, 60);
+    TU_RUN(test_held_response, 60);
+    TU_RUN(test_connect, 30);
     TU_RUN(test_timeouts, 30);
     TU_RUN(test_continue, 30);
     TU_RUN(test_chunked_body, 30);

@@ -287,6 +287,7 @@ static void body_fail(struct hconn *hc, sockit_http_req *r, int code)
     sockit__http_no_keep(r);
     if (prev == B_CB && r->body_cb) body_call(r, NULL, 0, code);
     else if (prev == B_READ && r->op) sockit__http_op_complete(r, code);
+    sockit__http_held_drop(r); /* the body was bad: the kept answer never goes out */
     if (r->in_pool || hc->dying) return; /* the blocking handler answers when it returns */
     if (r->resp == R_NONE) {
         int status = code == SOCKIT_ETOOLONG ? 413 : code == -ETIMEDOUT ? 408 : 400;
@@ -345,6 +346,10 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
     if (r->body == B_DISCARD) {
         r->discarded += got;
         if (r->discarded > SOCKIT_HTTP_DISCARD_MAX) {
+            if (r->resp == R_HELD) { /* a chunked body too large to check: 413, not the answer */
+                body_fail(hc, r, SOCKIT_ETOOLONG);
+                return n;
+            }
             r->body = B_DONE;
             sockit__http_no_keep(r);
             maybe_finish(r);
@@ -366,7 +371,8 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
         disarm(hc);
         if (was == B_CB) body_call(r, NULL, 0, 1);
         else if (was == B_READ && !got && r->op) sockit__http_op_complete(r, 0);
-        maybe_finish(r);
+        if (r->resp == R_HELD) sockit__http_held_send(r); /* the body was valid: answer now */
+        else maybe_finish(r);
     }
     return used;
 }
@@ -609,14 +615,23 @@ static void dispatch(struct hconn *hc, sockit_http_req *r)
         }
         return;
     }
+    if (streq(r->msg.method, "CONNECT")) { /* no tunnels: 501, and the bytes after are never read */
+        r->path = (char *)"";
+        r->match = "";
+        sockit__http_no_keep(r);
+        sockit__http_error(r, 501, NULL);
+        return;
+    }
     sockit__http_path pr;
     int pc = sockit__http_path_decode(r->msg.target.p, r->msg.target.n, r->path, r->msg.target.n + 2, &pr);
     if (pc < 0) {
+        sockit__http_no_keep(r);
         sockit__http_error(r, sockit__http_path_status(pc), NULL);
         return;
     }
     r->query = (sockit_str){pr.query, pr.query_len};
     if (!method_known(hs, r->msg.method)) {
+        sockit__http_no_keep(r);
         sockit__http_error(r, 501, NULL);
         return;
     }
@@ -870,6 +885,7 @@ static void on_close(sockit_conn *c, int reason)
     hc->dying = 1;
     hc->req = NULL;
     if (!r) return;
+    sockit__http_held_drop(r);
     if (hc->phase == P_ACTIVE) {
         if (r->body != B_DONE) {
             int was = r->body;

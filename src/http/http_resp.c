@@ -333,12 +333,72 @@ static int send_body(sockit_http_req *r, const struct sockit__body *b)
     return sockit_conn_send_borrowed(r->c, copy, b->len, free, copy);
 }
 
+/* Whether a whole response must wait for the request body: the handler answered without taking
+ * a body that is still to come (B_NONE / B_HELD). The body is then read and dropped first, and
+ * the answer goes out only if it ends validly (issue 9: no response for a request that was not
+ * fully and validly parsed). Not held: answers on a connection that closes after them (errors
+ * about the head; the body is never read as anything), and a Content-Length body too large to
+ * drop (SOCKIT_HTTP_DISCARD_MAX) — it cannot be malformed, so its answer goes now with
+ * Connection: close. */
+static int must_hold(const sockit_http_req *r)
+{
+    return (r->body == B_NONE || r->body == B_HELD) && r->hc && !r->hc->closing &&
+           !(r->framing == SOCKIT_HTTP_LENGTH && r->left > SOCKIT_HTTP_DISCARD_MAX);
+}
+
+/* Keeps the response (copying a copied body and the Content-Type) and starts dropping the body. */
+static int hold(sockit_http_req *r, int status, const char *ctype, const struct sockit__body *b)
+{
+    struct sockit__body k = *b;
+    char *ct = NULL;
+    if (ctype && !(ct = strdup(ctype))) return body_release(b, sockit__fail(-ENOMEM, "http respond"));
+    if (k.fd < 0 && !k.lend && k.len) {
+        void *copy = malloc(k.len);
+        if (!copy) {
+            free(ct);
+            return body_release(b, sockit__fail(-ENOMEM, "http respond"));
+        }
+        memcpy(copy, k.p, k.len);
+        k = (struct sockit__body){copy, k.len, free, copy, -1, 0, 0, 1};
+    }
+    r->held_body = k;
+    r->held_ctype = ct;
+    r->held_status = status;
+    r->status = status;
+    r->resp = R_HELD;
+    sockit__http_body_want(r, B_DISCARD);
+    if (r->body == B_DONE && r->resp == R_HELD) sockit__http_held_send(r); /* no body will come */
+    return 0;
+}
+
+void sockit__http_held_send(sockit_http_req *r)
+{
+    if (r->resp != R_HELD) return;
+    struct sockit__body b = r->held_body;
+    char *ct = r->held_ctype;
+    r->held_ctype = NULL;
+    r->resp = R_NONE;
+    sockit__http_respond_loop(r, r->held_status, ct, &b);
+    free(ct);
+}
+
+void sockit__http_held_drop(sockit_http_req *r)
+{
+    if (r->resp != R_HELD) return;
+    body_release(&r->held_body, 0);
+    free(r->held_ctype);
+    r->held_ctype = NULL;
+    r->resp = R_NONE;
+    r->status = 200;
+}
+
 int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype, const struct sockit__body *b)
 {
     if (gone(r)) return body_release(b, sockit__failmsg(-EPIPE, "http respond: the connection is gone"));
     if (r->resp != R_NONE) return body_release(b, sockit__failmsg(-EALREADY, "http respond: a response was started"));
     if (status < 200 || status > 999 || !ctype_ok(ctype))
         return body_release(b, sockit__failmsg(-EINVAL, "http respond: status %d or Content-Type invalid", status));
+    if (must_hold(r)) return hold(r, status, ctype, b);
     uint64_t blen = b->fd >= 0 ? b->flen : b->len;
     int nobody = no_body_status(status);
     char pre[640];
@@ -368,6 +428,9 @@ int sockit__http_start_loop(sockit_http_req *r, int status)
     if (gone(r)) return sockit__failmsg(-EPIPE, "http start: the connection is gone");
     if (r->resp != R_NONE) return sockit__failmsg(-EALREADY, "http start: a response was started");
     if (status < 200 || status > 999) return sockit__failmsg(-EINVAL, "http start: status %d", status);
+    if (must_hold(r))
+        return sockit__failmsg(-EBUSY, "http start: the request body is unread (take it with "
+                               "sockit_http_on_body or sockit_http_read first, or respond whole)");
     int mode = no_body_status(status) ? LEN_NONE
                : r->has_clen           ? LEN_FIXED
                : r->msg.version >= 11  ? LEN_CHUNKED
@@ -441,6 +504,7 @@ void sockit__http_writable(sockit_http_req *r)
 
 void sockit__http_resp_reset(sockit_http_req *r)
 {
+    sockit__http_held_drop(r);
     r->status = 200;
     r->resp = R_NONE;
     r->rh_len = 0;
