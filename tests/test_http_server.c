@@ -182,6 +182,7 @@ static int one(const char *req, resp *r)
 static _Atomic int log_count;
 static char last_log[512];
 static _Atomic int last_log_ready;
+static _Atomic uint64_t big_logged; /* the bytes /big was logged with, + 1 (0: not yet) */
 
 static void access_log(void *user, const sockit_http_log_entry *e)
 {
@@ -193,7 +194,18 @@ static void access_log(void *user, const sockit_http_log_entry *e)
         memcpy(last_log, line, sizeof line);
         atomic_store(&last_log_ready, 1);
     }
+    if (e->target.n >= 4 && memcmp(e->target.p, "/big", 4) == 0) atomic_store(&big_logged, e->bytes + 1);
     atomic_fetch_add(&log_count, 1);
+}
+
+/* GET /big: 64 MiB lent from zeroed memory (1 MiB with ?small). */
+#define BIG (64u << 20)
+static char big_body[BIG];
+static int h_big(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    size_t n = sockit_http_query(r).n ? 1u << 20 : BIG;
+    return sockit_http_respond_borrowed(r, 200, NULL, big_body, n, NULL, NULL);
 }
 
 static int h_hello(sockit_http_req *r, void *arg)
@@ -407,6 +419,7 @@ static void start_server(void)
     CHECK_OK(sockit_http_route(hs, "GET", "/hdr", h_hdr, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/async", h_async, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/stream", h_stream, NULL));
+    CHECK_OK(sockit_http_route(hs, "GET", "/big", h_big, NULL));
     sockit_http_route_opts big = {.max_body = 1ull << 40};
     CHECK_OK(sockit_http_route_ex(hs, "POST", "/upload", h_upload, NULL, &big));
     CHECK_OK(sockit_http_route(hs, "POST", "/small", h_upload, NULL));
@@ -892,6 +905,33 @@ static void test_log(void)
     CHECK_INT(strlen(buf), ==, 7);
 }
 
+static uint64_t big_wait(void)
+{
+    double until = tu_now() + 20;
+    while (!atomic_load(&big_logged) && tu_now() < until) tu_sleep(0.002);
+    return atomic_load(&big_logged) - 1;
+}
+
+/* The access log counts body bytes written to the socket: a download the client cuts off
+ * logs less than its length; one read to its end logs all of it (its line waits for that). */
+static void test_log_bytes(void)
+{
+    atomic_store(&big_logged, 0);
+    client *c = cl_new();
+    cl_send(c, "GET /big?small HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    CHECK_INT(R.blen, ==, 1u << 20);
+    CHECK_INT(big_wait(), ==, 1u << 20);
+    atomic_store(&big_logged, 0);
+    cl_send(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_TRUE(cl_fill(c) > 0); /* the answer has begun */
+    struct linger lg = {1, 0}; /* cut it off with a reset */
+    setsockopt(sockit_fileno(c->s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    cl_free(c);
+    uint64_t b = big_wait();
+    CHECK_INT(b, <, BIG);
+}
+
 static void test_add_header(void)
 {
     client *c = cl_new();
@@ -1045,6 +1085,7 @@ int main(int argc, char **argv)
     TU_RUN(test_stream_backpressure, 60);
     TU_RUN(test_blocking, 60);
     TU_RUN(test_log, 30);
+    TU_RUN(test_log_bytes, 60);
     TU_RUN(test_add_header, 30);
     TU_RUN(test_mutations, 120);
     TU_RUN(test_tls, 60);

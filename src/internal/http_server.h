@@ -90,7 +90,17 @@ struct hconn {
     int yielded;                  /* the last on_data stopped at max_pipelined with input held */
     size_t scanned;               /* sockit_http_head_end's memory */
     unsigned nreq;
+    /* The access log counts body bytes written to the socket, not queued: every byte this layer
+     * queues is added to `queued`, so queued - sockit_conn_pending() is what was written. A
+     * finished request whose body is not all written yet has its log line kept in plog
+     * (oldest first, at most PLOG_MAX; reading waits while it is full) until the queue drains
+     * (on_writable) or the connection closes (then with the bytes that were written). */
+    uint64_t queued;
+    struct plog *plog;
+    unsigned nplog;
 };
+
+#define PLOG_MAX 8
 
 struct relay;
 
@@ -127,6 +137,7 @@ struct sockit_http_req {
     int want_close, own_server;   /* the handler's Connection: close / Server header */
     uint64_t resp_clen, resp_sent;
     uint64_t bytes;
+    uint64_t body_from, body_to;  /* the body's span in hc->queued (for the access log) */
     int held_status;              /* R_HELD: the response kept until the body is done */
     char *held_ctype;
     struct sockit__body held_body; /* owned: copy, lent (release pending) or fd */
