@@ -1007,7 +1007,9 @@ static void test_tls(void)
     CHECK_OK(sockit_tls_ctx_new(&sctx, &so));
     sockit_tls_opts co = {.cafile = certs.ca, .alpn = "http/1.1"};
     CHECK_OK(sockit_tls_ctx_new(&cctx, &co));
-    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .tls = sctx};
+    /* header_timeout also bounds the TLS handshake (well under idle_timeout) */
+    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .tls = sctx,
+                              .header_timeout = 2, .idle_timeout = 120};
     sockit_http_server *ths = NULL;
     CHECK_OK(sockit_http_server_new(&ths, &cfg));
     sockit_tls_ctx_free(sctx); /* the server holds its own reference */
@@ -1024,6 +1026,13 @@ static void test_tls(void)
         CHECK_INT(cl_read(c, &R, 0), ==, 200);
         CHECK_CONTAINS(R.body, "path=/echo/t match=t q=1 x= v=11 tls=1");
     }
+    cl_free(c);
+    /* A handshake left half-done (a partial ClientHello) is cut off by header_timeout, not
+     * idle_timeout (the socket's own 20 s timeout would make cl_eof fail first). */
+    c = calloc(1, sizeof *c);
+    c->s = su_connect(&ta, 20);
+    CHECK_OK(sockit_sendall(c->s, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, 0));
+    CHECK_TRUE(cl_eof(c));
     cl_free(c);
     sockit_http_server_stop(ths);
     CHECK_OK(sockit_http_server_wait(ths));
