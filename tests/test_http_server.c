@@ -198,6 +198,16 @@ static void access_log(void *user, const sockit_http_log_entry *e)
     atomic_fetch_add(&log_count, 1);
 }
 
+/* POST /early: streams before taking the body: refused (-EBUSY), then answers whole. */
+static int h_early(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    int rc = sockit_http_start(r, 200);
+    const char *b = rc == -EBUSY ? "busy" : "started";
+    if (rc == 0) return sockit_http_end(r);
+    return sockit_http_respond(r, 200, NULL, b, strlen(b));
+}
+
 /* GET /big: 64 MiB lent from zeroed memory (1 MiB with ?small). */
 #define BIG (64u << 20)
 static char big_body[BIG];
@@ -420,6 +430,8 @@ static void start_server(void)
     CHECK_OK(sockit_http_route(hs, "GET", "/async", h_async, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/stream", h_stream, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/big", h_big, NULL));
+    CHECK_OK(sockit_http_route(hs, "POST", "/early", h_early, NULL));
+    CHECK_OK(sockit_http_route_blocking(hs, "POST", "/bhello", h_hello, NULL));
     sockit_http_route_opts big = {.max_body = 1ull << 40};
     CHECK_OK(sockit_http_route_ex(hs, "POST", "/upload", h_upload, NULL, &big));
     CHECK_OK(sockit_http_route(hs, "POST", "/small", h_upload, NULL));
@@ -615,6 +627,13 @@ static void test_held_response(void)
     cl_send(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
     CHECK_INT(cl_read(c, &R, 0), ==, 200);
     cl_free(c);
+    /* The same from a blocking handler; and a streamed answer before the body is refused. */
+    expect_refused("POST /bhello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", 400);
+    CHECK_INT(one("POST /bhello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", &R), ==, 200);
+    CHECK_INT(one("POST /early HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", &R), ==, 200);
+    CHECK_STR(R.body, "busy");
+    CHECK_INT(one("POST /early HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
+    CHECK_STR(R.body, "");
     /* A chunked body past the discard bound: 413 and close, not the handler's answer. */
     c = cl_new();
     cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
