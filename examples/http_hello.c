@@ -8,6 +8,7 @@
 
 static int hello(sockit_http_req *r, void *arg)
 {
+    (void)arg;
     char name[64], body[128];
     if (sockit_http_query_get(r, "name", name, sizeof name) < 0) snprintf(name, sizeof name, "world");
     int n = snprintf(body, sizeof body, "hello, %s\n", name);
@@ -16,6 +17,7 @@ static int hello(sockit_http_req *r, void *arg)
 
 static int item(sockit_http_req *r, void *arg) /* GET /items/<id>: the rest of the path */
 {
+    (void)arg;
     char body[128];
     int n = snprintf(body, sizeof body, "item %.100s\n", sockit_http_match(r));
     return sockit_http_respond(r, 200, "text/plain; charset=utf-8", body, (size_t)n);
@@ -23,6 +25,7 @@ static int item(sockit_http_req *r, void *arg) /* GET /items/<id>: the rest of t
 
 static void log_line(void *user, const sockit_http_log_entry *e)
 {
+    (void)user;
     char line[512];
     sockit_http_log_format(e, line, sizeof line); /* Common Log Format */
     fprintf(stderr, "%s\n", line);

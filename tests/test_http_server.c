@@ -182,6 +182,7 @@ static int one(const char *req, resp *r)
 static _Atomic int log_count;
 static char last_log[512];
 static _Atomic int last_log_ready;
+static _Atomic uint64_t big_logged; /* the bytes /big was logged with, + 1 (0: not yet) */
 
 static void access_log(void *user, const sockit_http_log_entry *e)
 {
@@ -193,7 +194,28 @@ static void access_log(void *user, const sockit_http_log_entry *e)
         memcpy(last_log, line, sizeof line);
         atomic_store(&last_log_ready, 1);
     }
+    if (e->target.n >= 4 && memcmp(e->target.p, "/big", 4) == 0) atomic_store(&big_logged, e->bytes + 1);
     atomic_fetch_add(&log_count, 1);
+}
+
+/* POST /early: streams before taking the body: refused (-EBUSY), then answers whole. */
+static int h_early(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    int rc = sockit_http_start(r, 200);
+    const char *b = rc == -EBUSY ? "busy" : "started";
+    if (rc == 0) return sockit_http_end(r);
+    return sockit_http_respond(r, 200, NULL, b, strlen(b));
+}
+
+/* GET /big: 64 MiB lent from zeroed memory (1 MiB with ?small). */
+#define BIG (64u << 20)
+static char big_body[BIG];
+static int h_big(sockit_http_req *r, void *arg)
+{
+    (void)arg;
+    size_t n = sockit_http_query(r).n ? 1u << 20 : BIG;
+    return sockit_http_respond_borrowed(r, 200, NULL, big_body, n, NULL, NULL);
 }
 
 static int h_hello(sockit_http_req *r, void *arg)
@@ -407,6 +429,9 @@ static void start_server(void)
     CHECK_OK(sockit_http_route(hs, "GET", "/hdr", h_hdr, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/async", h_async, NULL));
     CHECK_OK(sockit_http_route(hs, "GET", "/stream", h_stream, NULL));
+    CHECK_OK(sockit_http_route(hs, "GET", "/big", h_big, NULL));
+    CHECK_OK(sockit_http_route(hs, "POST", "/early", h_early, NULL));
+    CHECK_OK(sockit_http_route_blocking(hs, "POST", "/bhello", h_hello, NULL));
     sockit_http_route_opts big = {.max_body = 1ull << 40};
     CHECK_OK(sockit_http_route_ex(hs, "POST", "/upload", h_upload, NULL, &big));
     CHECK_OK(sockit_http_route(hs, "POST", "/small", h_upload, NULL));
@@ -569,6 +594,75 @@ static void expect_refused(const char *req, int status)
     }
     CHECK_TRUE(cl_eof(c));
     cl_free(c);
+}
+
+/* Issue 9: a handler that answers without taking the body (h_hello on PUT /hello) has its answer
+ * held until the body has been read to its end and found valid; a malformed body gets 400 and
+ * the close instead, never the handler's answer first. */
+static void test_held_response(void)
+{
+    static const char *bad[] = {
+        "ffffffffffffffffffff\r\nx\r\n0\r\n\r\n", /* chunk size overflow */
+        "-5\r\nhello\r\n0\r\n\r\n",                 /* negative */
+        "0x5\r\nhello\r\n0\r\n\r\n",                /* 0x prefix */
+        "5\r\nhelloXX0\r\n\r\n",                      /* bad chunk ending */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n%s", bad[i]);
+        expect_refused(req, 400);
+    }
+    /* A valid body in two parts: no answer before its last chunk, then the held one. */
+    client *c = cl_new();
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    struct pollfd pfd = {sockit_fileno(c->s), POLLIN, 0};
+    CHECK_INT(poll(&pfd, 1, 200), ==, 0); /* with the bug the 200 came at once */
+    cl_send(c, "3\r\nabc\r\n0\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    CHECK_STR(R.body, "hello world\n");
+    char v[64];
+    CHECK_TRUE(hdr(&R, "Connection", v, sizeof v) == NULL);
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200); /* a Content-Length body too: held, then kept alive */
+    cl_send(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    cl_free(c);
+    /* The same from a blocking handler; and a streamed answer before the body is refused. */
+    expect_refused("POST /bhello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", 400);
+    CHECK_INT(one("POST /bhello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", &R), ==, 200);
+    CHECK_INT(one("POST /early HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", &R), ==, 200);
+    CHECK_STR(R.body, "busy");
+    CHECK_INT(one("POST /early HTTP/1.1\r\nHost: a\r\n\r\n", &R), ==, 200);
+    CHECK_STR(R.body, "");
+    /* A chunked body past the discard bound: 413 and close, not the handler's answer. */
+    c = cl_new();
+    cl_send(c, "PUT /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    static char chunk[65536 + 16];
+    int hn = snprintf(chunk, sizeof chunk, "10000\r\n");
+    memset(chunk + hn, 'x', 65536);
+    memcpy(chunk + hn + 65536, "\r\n", 2);
+    int got = 0;
+    for (int i = 0; i < 40 && !got; i++) { /* 40 x 64 KiB > SOCKIT_HTTP_DISCARD_MAX */
+        if (sockit_sendall(c->s, chunk, (size_t)hn + 65538, 0) < 0) break;
+        got = poll(&pfd, 1, 0) > 0;
+    }
+    CHECK_INT(cl_read(c, &R, 0), ==, 413);
+    cl_free(c);
+}
+
+/* CONNECT is refused with 501 and the connection closes: the pipelined request behind it is
+ * never answered (every error answered before routing closes). */
+static void test_connect(void)
+{
+    client *c = cl_new();
+    cl_send(c, "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n"
+               "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 501);
+    char v[64];
+    CHECK_STR(hdr(&R, "Connection", v, sizeof v), "close");
+    CHECK_TRUE(cl_eof(c));
+    cl_free(c);
+    expect_refused("GET /%00 HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 }
 
 static void test_limits(void)
@@ -830,6 +924,33 @@ static void test_log(void)
     CHECK_INT(strlen(buf), ==, 7);
 }
 
+static uint64_t big_wait(void)
+{
+    double until = tu_now() + 20;
+    while (!atomic_load(&big_logged) && tu_now() < until) tu_sleep(0.002);
+    return atomic_load(&big_logged) - 1;
+}
+
+/* The access log counts body bytes written to the socket: a download the client cuts off
+ * logs less than its length; one read to its end logs all of it (its line waits for that). */
+static void test_log_bytes(void)
+{
+    atomic_store(&big_logged, 0);
+    client *c = cl_new();
+    cl_send(c, "GET /big?small HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_INT(cl_read(c, &R, 0), ==, 200);
+    CHECK_INT(R.blen, ==, 1u << 20);
+    CHECK_INT(big_wait(), ==, 1u << 20);
+    atomic_store(&big_logged, 0);
+    cl_send(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_TRUE(cl_fill(c) > 0); /* the answer has begun */
+    struct linger lg = {1, 0}; /* cut it off with a reset */
+    setsockopt(sockit_fileno(c->s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    cl_free(c);
+    uint64_t b = big_wait();
+    CHECK_INT(b, <, BIG);
+}
+
 static void test_add_header(void)
 {
     client *c = cl_new();
@@ -905,7 +1026,9 @@ static void test_tls(void)
     CHECK_OK(sockit_tls_ctx_new(&sctx, &so));
     sockit_tls_opts co = {.cafile = certs.ca, .alpn = "http/1.1"};
     CHECK_OK(sockit_tls_ctx_new(&cctx, &co));
-    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .tls = sctx};
+    /* header_timeout also bounds the TLS handshake (well under idle_timeout) */
+    sockit_http_config cfg = {.host = "127.0.0.1", .port = "0", .workers = 1, .tls = sctx,
+                              .header_timeout = 2, .idle_timeout = 120};
     sockit_http_server *ths = NULL;
     CHECK_OK(sockit_http_server_new(&ths, &cfg));
     sockit_tls_ctx_free(sctx); /* the server holds its own reference */
@@ -922,6 +1045,13 @@ static void test_tls(void)
         CHECK_INT(cl_read(c, &R, 0), ==, 200);
         CHECK_CONTAINS(R.body, "path=/echo/t match=t q=1 x= v=11 tls=1");
     }
+    cl_free(c);
+    /* A handshake left half-done (a partial ClientHello) is cut off by header_timeout, not
+     * idle_timeout (the socket's own 20 s timeout would make cl_eof fail first). */
+    c = calloc(1, sizeof *c);
+    c->s = su_connect(&ta, 20);
+    CHECK_OK(sockit_sendall(c->s, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, 0));
+    CHECK_TRUE(cl_eof(c));
     cl_free(c);
     sockit_http_server_stop(ths);
     CHECK_OK(sockit_http_server_wait(ths));
@@ -973,6 +1103,8 @@ int main(int argc, char **argv)
     TU_RUN(test_keepalive, 30);
     TU_RUN(test_pipelining, 30);
     TU_RUN(test_limits, 60);
+    TU_RUN(test_held_response, 60);
+    TU_RUN(test_connect, 30);
     TU_RUN(test_timeouts, 30);
     TU_RUN(test_continue, 30);
     TU_RUN(test_chunked_body, 30);
@@ -981,6 +1113,7 @@ int main(int argc, char **argv)
     TU_RUN(test_stream_backpressure, 60);
     TU_RUN(test_blocking, 60);
     TU_RUN(test_log, 30);
+    TU_RUN(test_log_bytes, 60);
     TU_RUN(test_add_header, 30);
     TU_RUN(test_mutations, 120);
     TU_RUN(test_tls, 60);

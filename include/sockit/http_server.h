@@ -56,7 +56,10 @@ typedef struct sockit_http_log_entry {
     sockit_str target;        /* raw request-target ("-" likewise) */
     int version;              /* 10, 11, or 0 if unknown */
     int status;               /* the status sent (0 if none: the connection ended first) */
-    uint64_t bytes;           /* body bytes sent (without the head), as CLF counts them */
+    uint64_t bytes;           /* body bytes written to the socket (without the head), as CLF
+                                 counts them: a download cut off counts what was written, not
+                                 its length. The line is logged once they are all written, or
+                                 at the close. */
     double duration;          /* seconds from the head's arrival to the response's end */
     const sockit_addr *peer;  /* the client */
     int64_t time;             /* the request's arrival, seconds since the epoch */
@@ -104,7 +107,9 @@ typedef struct sockit_http_config {
 
     /* HTTP limits. Timeouts in seconds: 0 the default, huge values clamped, never "none". */
     double header_timeout;  /* from a request's first byte to the end of its head; else the
-                               connection closes (408 is sent if nothing was answered yet) */
+                               connection closes (408 is sent if nothing was answered yet).
+                               With TLS it also bounds the handshake and the first request's
+                               first byte after it (then the close is silent). */
     double idle_timeout;    /* keep-alive: waiting for the next request (also for the first) */
     double body_timeout;    /* between two arrivals of request-body bytes; else close */
     double send_timeout;    /* queued output that makes no progress, and any period with no
@@ -269,15 +274,19 @@ SOCKIT_API void sockit_http_set_max_body(sockit_http_req *r, uint64_t max);
  * Event-driven handlers: asks for the body. cb(r, data, len, 0, arg) is called for each piece as
  * it arrives (data is yours to modify during the call, not after), then exactly once
  * cb(r, NULL, 0, 1, arg) at its end (also at once for a request without a body), or
- * cb(r, NULL, 0, code, arg) with code < 0 if it fails: SOCKIT_ETOOLONG over the limit (413 is
- * answered for you if you had not answered), -ETIMEDOUT (body_timeout), SOCKIT_EPROTO (bad
- * chunked coding), -ECONNRESET/SOCKIT_ECLOSED (the client went away). After a failure the
- * connection closes; the request is still valid until the call returns (then see on_done).
+ * cb(r, NULL, 0, code, arg) with code < 0 if it fails: SOCKIT_ETOOLONG over the limit,
+ * -ETIMEDOUT (body_timeout), SOCKIT_EPROTO (bad chunked coding), -ECONNRESET/SOCKIT_ECLOSED (the
+ * client went away). On a failure you may answer from cb (your answer is sent); if no response
+ * was made when cb returns the server answers for you: 413 (SOCKIT_ETOOLONG), 408
+ * (-ETIMEDOUT), 400 (any other code; a client that went away will not read it). After a failure the
+ * connection closes; the request is still valid until the call returns. The final call (end 1
+ * or a failure) always comes before the on_done callback, which is where per-request state
+ * is freed.
  * Sends "100 Continue" first when the client expects it. Returns 0, -EALREADY if asked before,
  * -EINVAL from a blocking handler (use sockit_http_read). You may answer before the end: cb
  * still gets the rest (the request is finished once both are done). A body nobody asks for is
- * read and dropped once the response is complete (up to SOCKIT_HTTP_DISCARD_MAX, else the
- * connection closes after the response).
+ * read and dropped (see sockit_http_respond: a response made without taking the body waits
+ * until it has ended validly).
  */
 typedef void (*sockit_http_body_cb)(sockit_http_req *r, char *data, size_t len, int end,
                                     void *arg);
@@ -306,7 +315,16 @@ SOCKIT_API int sockit_http_add_header(sockit_http_req *r, const char *name, cons
 
 /* The whole response from memory (copied): status, Content-Type (NULL: none), body. Sets
  * Content-Length. Returns 0, -EALREADY if a response was started, -EPIPE if the connection is
- * gone, -ENOMEM. Blocking handlers: returns once the bytes are queued. */
+ * gone, -ENOMEM. Blocking handlers: returns once the bytes are queued.
+ *
+ * A response to a request whose body is still to come and that nobody asked for (no
+ * sockit_http_on_body / sockit_http_read) is held (this applies to the three respond calls):
+ * the server reads and drops the body first and sends the response only once the body has
+ * ended and was valid; a malformed body gets 400 instead, a chunked body over
+ * SOCKIT_HTTP_DISCARD_MAX gets 413, a timeout 408 (the held response is dropped, its borrowed
+ * body released, and the connection closes). A Content-Length body over
+ * SOCKIT_HTTP_DISCARD_MAX is not read: the response goes at once with Connection: close.
+ * sockit_http_responded is 1 while a response is held. */
 SOCKIT_API int sockit_http_respond(sockit_http_req *r, int status, const char *content_type,
                                    const void *body, size_t len);
 
@@ -325,9 +343,14 @@ SOCKIT_API int sockit_http_respond_file(sockit_http_req *r, int status, const ch
  * the bytes WERE taken). */
 #define SOCKIT_HTTP_FULL 1
 
-/* Streaming: sends the head (status and headers so far). The body follows with sockit_http_write
- * in chunked coding (HTTP/1.1) — or delimited by Content-Length if you added one, or by closing
- * the connection for an HTTP/1.0 client. */
+/* Streaming: sends the head (status and headers so far; there is no Content-Type argument: add
+ * it with sockit_http_add_header first). The body follows with sockit_http_write in chunked
+ * coding (HTTP/1.1) — or delimited by Content-Length if you added one, or by closing the
+ * connection for an HTTP/1.0 client. Returns 0, -EALREADY, -EINVAL (status), -EPIPE, or -EBUSY
+ * when the request has a body still to come that nobody asked for: a streamed response is
+ * never held, so take the body first (sockit_http_on_body / sockit_http_read) or answer whole
+ * (sockit_http_respond*, held until the body ended validly). sockit_http_write and
+ * sockit_http_end start the response and fail the same way. */
 SOCKIT_API int sockit_http_start(sockit_http_req *r, int status);
 
 /* Sends body bytes (copied; a zero len is a no-op). Returns 0: write more; SOCKIT_HTTP_FULL: the
@@ -348,9 +371,11 @@ SOCKIT_API int sockit_http_end(sockit_http_req *r);
 SOCKIT_API int sockit_http_on_writable(sockit_http_req *r, void (*cb)(sockit_http_req *r, void *arg),
                                        void *arg);
 
-/* Event-driven: cb(r, status, arg) once when the request is finished — status is the one sent,
- * or 0 if the connection ended before the response was complete. After it returns r is gone:
- * an async handler uses it to drop its own references. */
+/* Event-driven: cb(r, status, arg) once when the request is finished (response queued and body
+ * finished) — status is the one sent, or 0 if the connection ended before the response was
+ * complete. It comes after the body callback's final call. After it returns r is gone: an
+ * async handler frees its per-request state (sockit_http_set_data) and drops its references
+ * here. */
 SOCKIT_API int sockit_http_on_done(sockit_http_req *r, void (*cb)(sockit_http_req *r, int status,
                                    void *arg), void *arg);
 

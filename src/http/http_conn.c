@@ -165,13 +165,76 @@ static int head_refusal(struct hconn *hc, const char *p, size_t n, int too_big, 
 
 /* ---- finishing a request ------------------------------------------------------------------------ */
 
-static void log_request(struct hconn *hc, sockit_http_req *r, int status)
+/* A log line kept until its body is written (see struct hconn): method and target copied. */
+struct plog {
+    char *mt; /* method bytes, then target bytes */
+    size_t mlen, tlen;
+    int version, status;
+    uint64_t bytes, from, to;
+    double t0;
+    int64_t wall0;
+};
+
+/* Of a body spanning [from, to) in hc->queued with `bytes` body bytes: how many were written. */
+static uint64_t written(struct hconn *hc, uint64_t from, uint64_t to, uint64_t bytes)
+{
+    uint64_t sent = hc->queued - sockit_conn_pending(hc->c);
+    uint64_t w = sent > from ? sent - from : 0;
+    if (w > to - from) w = to - from;
+    return w < bytes ? w : bytes; /* chunk framing is not body */
+}
+
+static void log_emit(struct hconn *hc, sockit_str m, sockit_str t, int version, int status,
+                     uint64_t bytes, double t0, int64_t wall0)
 {
     const sockit_http_config *cfg = &hc->hs->cfg;
-    if (!cfg->access_log) return;
-    sockit_http_log_entry e = {r->msg.method, r->msg.target, r->msg.version, status, r->bytes,
-                               sockit_loop_now(sockit_conn_loop(hc->c)) - r->t0, &r->peer, r->wall0};
+    sockit_addr peer;
+    sockit_conn_peer(hc->c, &peer);
+    sockit_http_log_entry e = {m, t, version, status, bytes, sockit_loop_now(sockit_conn_loop(hc->c)) - t0,
+                               &peer, wall0};
     cfg->access_log(cfg->user, &e);
+}
+
+/* Logs the kept lines whose bodies are written (all of them when `all`, with what was written). */
+static void plog_flush(struct hconn *hc, int all)
+{
+    unsigned k = 0;
+    for (; k < hc->nplog; k++) {
+        struct plog *p = &hc->plog[k];
+        uint64_t w = written(hc, p->from, p->to, p->bytes);
+        if (!all && w < p->bytes) break;
+        log_emit(hc, (sockit_str){p->mt, p->mlen}, (sockit_str){p->mt + p->mlen, p->tlen}, p->version,
+                 p->status, w, p->t0, p->wall0);
+        free(p->mt);
+    }
+    memmove(hc->plog, hc->plog + k, (hc->nplog - k) * sizeof *hc->plog);
+    hc->nplog -= k;
+    if (!hc->nplog) {
+        free(hc->plog);
+        hc->plog = NULL;
+    }
+}
+
+/* The request's log line, now if its body is written (or the connection is ending), else kept
+ * until it is. */
+static void log_request(struct hconn *hc, sockit_http_req *r, int status)
+{
+    if (!hc->hs->cfg.access_log) return;
+    uint64_t w = written(hc, r->body_from, r->body_to, r->bytes);
+    if (w < r->bytes && !hc->dying && hc->nplog < PLOG_MAX) {
+        char *mt = malloc(r->msg.method.n + r->msg.target.n + 1);
+        if (!hc->plog) hc->plog = calloc(PLOG_MAX, sizeof *hc->plog);
+        if (mt && hc->plog) {
+            memcpy(mt, r->msg.method.p, r->msg.method.n);
+            memcpy(mt + r->msg.method.n, r->msg.target.p, r->msg.target.n);
+            hc->plog[hc->nplog++] = (struct plog){mt, r->msg.method.n, r->msg.target.n, r->msg.version, status,
+                                                  r->bytes, r->body_from, r->body_to, r->t0, r->wall0};
+            sockit_conn_want_writable(hc->c);
+            return;
+        }
+        free(mt);
+    }
+    log_emit(hc, r->msg.method, r->msg.target, r->msg.version, status, w, r->t0, r->wall0);
 }
 
 static void body_reset(sockit_http_req *r)
@@ -257,7 +320,7 @@ static void send_continue(sockit_http_req *r)
     if (!r->expect_continue || r->continue_sent || r->resp != R_NONE || !r->hc) return;
     r->continue_sent = 1;
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    sockit_conn_send(r->c, line, sizeof line - 1);
+    if (sockit_conn_send(r->c, line, sizeof line - 1) == 0) r->hc->queued += sizeof line - 1;
 }
 
 void sockit__http_body_want(sockit_http_req *r, int mode)
@@ -287,6 +350,7 @@ static void body_fail(struct hconn *hc, sockit_http_req *r, int code)
     sockit__http_no_keep(r);
     if (prev == B_CB && r->body_cb) body_call(r, NULL, 0, code);
     else if (prev == B_READ && r->op) sockit__http_op_complete(r, code);
+    sockit__http_held_drop(r); /* the body was bad: the kept answer never goes out */
     if (r->in_pool || hc->dying) return; /* the blocking handler answers when it returns */
     if (r->resp == R_NONE) {
         int status = code == SOCKIT_ETOOLONG ? 413 : code == -ETIMEDOUT ? 408 : 400;
@@ -345,6 +409,10 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
     if (r->body == B_DISCARD) {
         r->discarded += got;
         if (r->discarded > SOCKIT_HTTP_DISCARD_MAX) {
+            if (r->resp == R_HELD) { /* a chunked body too large to check: 413, not the answer */
+                body_fail(hc, r, SOCKIT_ETOOLONG);
+                return n;
+            }
             r->body = B_DONE;
             sockit__http_no_keep(r);
             maybe_finish(r);
@@ -366,7 +434,8 @@ static size_t body_feed(struct hconn *hc, sockit_http_req *r, char *p, size_t n)
         disarm(hc);
         if (was == B_CB) body_call(r, NULL, 0, 1);
         else if (was == B_READ && !got && r->op) sockit__http_op_complete(r, 0);
-        maybe_finish(r);
+        if (r->resp == R_HELD) sockit__http_held_send(r); /* the body was valid: answer now */
+        else maybe_finish(r);
     }
     return used;
 }
@@ -611,14 +680,23 @@ static void dispatch(struct hconn *hc, sockit_http_req *r)
         }
         return;
     }
+    if (streq(r->msg.method, "CONNECT")) { /* no tunnels: 501, and the bytes after are never read */
+        r->path = (char *)"";
+        r->match = "";
+        sockit__http_no_keep(r);
+        sockit__http_error(r, 501, NULL);
+        return;
+    }
     sockit__http_path pr;
     int pc = sockit__http_path_decode(r->msg.target.p, r->msg.target.n, r->path, r->msg.target.n + 2, &pr);
     if (pc < 0) {
+        sockit__http_no_keep(r);
         sockit__http_error(r, sockit__http_path_status(pc), NULL);
         return;
     }
     r->query = (sockit_str){pr.query, pr.query_len};
     if (!method_known(hs, r->msg.method)) {
+        sockit__http_no_keep(r);
         sockit__http_error(r, 501, NULL);
         return;
     }
@@ -816,7 +894,8 @@ static size_t on_data(sockit_conn *c, char *data, size_t len)
             hc->yielded = 1;
             break;
         }
-        if (sockit_conn_pending(c) >= cfg->stream_limit) { /* answers queue up: wait for the peer */
+        if (sockit_conn_pending(c) >= cfg->stream_limit || hc->nplog >= PLOG_MAX) { /* answers queue
+                                                                    up: wait for the peer */
             hc->drain_wait = 1;
             hold(hc);
             sockit_conn_want_writable(c);
@@ -839,6 +918,7 @@ static size_t on_data(sockit_conn *c, char *data, size_t len)
 static void on_writable(sockit_conn *c)
 {
     struct hconn *hc = hconn_of(c);
+    if (hc->nplog) plog_flush(hc, 0);
     if (hc->drain_wait) {
         hc->drain_wait = 0;
         unhold(hc);
@@ -871,7 +951,9 @@ static void on_close(sockit_conn *c, int reason)
     disarm(hc);
     hc->dying = 1;
     hc->req = NULL;
+    if (hc->nplog) plog_flush(hc, 1);
     if (!r) return;
+    sockit__http_held_drop(r);
     if (hc->phase == P_ACTIVE) {
         if (r->body != B_DONE) {
             int was = r->body;

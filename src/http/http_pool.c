@@ -107,7 +107,7 @@ static void handler_done(sockit_http_req *r, int rc)
         } else {
             sockit__http_end_loop(r);
         }
-    } else {
+    } else if (r->resp != R_HELD) { /* a held answer goes out when the body has ended */
         sockit__http_resp_done(r); /* finishes the request now that the pool let go of it */
     }
 }

@@ -314,6 +314,20 @@ static int ctype_ok(const char *ctype)
 
 static int gone(const sockit_http_req *r) { return !r->hc || r->hc->dying; }
 
+/* Counts bytes queued on the connection (see struct hconn's `queued`): rc is the send's result. */
+static int counted(sockit_http_req *r, int rc, uint64_t n)
+{
+    if (rc == 0 && r->hc) r->hc->queued += n;
+    return rc;
+}
+
+static int sendv_counted(sockit_http_req *r, const struct iovec *iov, int n)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += iov[i].iov_len;
+    return counted(r, sockit_conn_sendv(r->c, iov, n), total);
+}
+
 static int body_release(const struct sockit__body *b, int rc)
 {
     if (b->release) b->release(b->arg);
@@ -325,12 +339,71 @@ static int body_release(const struct sockit__body *b, int rc)
  * own copy lent, rather than be refused by the core's 4 x out_limit rule. */
 static int send_body(sockit_http_req *r, const struct sockit__body *b)
 {
-    if (b->fd >= 0) return sockit_conn_sendfile(r->c, b->fd, b->off, b->flen, 0);
-    if (b->lend) return sockit_conn_send_borrowed(r->c, b->p, b->len, b->release, b->arg);
+    if (b->fd >= 0) return counted(r, sockit_conn_sendfile(r->c, b->fd, b->off, b->flen, 0), b->flen);
+    if (b->lend) return counted(r, sockit_conn_send_borrowed(r->c, b->p, b->len, b->release, b->arg), b->len);
     void *copy = malloc(b->len);
     if (!copy) return sockit__fail(-ENOMEM, "http respond");
     memcpy(copy, b->p, b->len);
-    return sockit_conn_send_borrowed(r->c, copy, b->len, free, copy);
+    return counted(r, sockit_conn_send_borrowed(r->c, copy, b->len, free, copy), b->len);
+}
+
+/* Whether a whole response must wait for the request body: the handler answered without taking
+ * a body that is still to come (B_NONE / B_HELD). The body is then read and dropped first, and
+ * the answer goes out only if it ends validly (issue 9: no response for a request that was not
+ * fully and validly parsed). Not held: answers on a connection that closes after them (errors
+ * about the head; the body is never read as anything), and a Content-Length body too large to
+ * drop (SOCKIT_HTTP_DISCARD_MAX) — it cannot be malformed, so its answer goes now with
+ * Connection: close. */
+static int must_hold(const sockit_http_req *r)
+{
+    return (r->body == B_NONE || r->body == B_HELD) && r->hc && !r->hc->closing &&
+           !(r->framing == SOCKIT_HTTP_LENGTH && r->left > SOCKIT_HTTP_DISCARD_MAX);
+}
+
+/* Keeps the response (copying a copied body and the Content-Type) and starts dropping the body. */
+static int hold(sockit_http_req *r, int status, const char *ctype, const struct sockit__body *b)
+{
+    struct sockit__body k = *b;
+    char *ct = NULL;
+    if (ctype && !(ct = strdup(ctype))) return body_release(b, sockit__fail(-ENOMEM, "http respond"));
+    if (k.fd < 0 && !k.lend && k.len) {
+        void *copy = malloc(k.len);
+        if (!copy) {
+            free(ct);
+            return body_release(b, sockit__fail(-ENOMEM, "http respond"));
+        }
+        memcpy(copy, k.p, k.len);
+        k = (struct sockit__body){copy, k.len, free, copy, -1, 0, 0, 1};
+    }
+    r->held_body = k;
+    r->held_ctype = ct;
+    r->held_status = status;
+    r->status = status;
+    r->resp = R_HELD;
+    sockit__http_body_want(r, B_DISCARD);
+    if (r->body == B_DONE && r->resp == R_HELD) sockit__http_held_send(r); /* no body will come */
+    return 0;
+}
+
+void sockit__http_held_send(sockit_http_req *r)
+{
+    if (r->resp != R_HELD) return;
+    struct sockit__body b = r->held_body;
+    char *ct = r->held_ctype;
+    r->held_ctype = NULL;
+    r->resp = R_NONE;
+    sockit__http_respond_loop(r, r->held_status, ct, &b);
+    free(ct);
+}
+
+void sockit__http_held_drop(sockit_http_req *r)
+{
+    if (r->resp != R_HELD) return;
+    body_release(&r->held_body, 0);
+    free(r->held_ctype);
+    r->held_ctype = NULL;
+    r->resp = R_NONE;
+    r->status = 200;
 }
 
 int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype, const struct sockit__body *b)
@@ -339,6 +412,7 @@ int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype,
     if (r->resp != R_NONE) return body_release(b, sockit__failmsg(-EALREADY, "http respond: a response was started"));
     if (status < 200 || status > 999 || !ctype_ok(ctype))
         return body_release(b, sockit__failmsg(-EINVAL, "http respond: status %d or Content-Type invalid", status));
+    if (must_hold(r)) return hold(r, status, ctype, b);
     uint64_t blen = b->fd >= 0 ? b->flen : b->len;
     int nobody = no_body_status(status);
     char pre[640];
@@ -348,12 +422,14 @@ int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype,
     r->status = status;
     r->resp = R_DONE;
     r->bytes = with_body ? blen : 0;
+    r->body_from = r->hc->queued + pn + r->rh_len + 2;
+    r->body_to = r->body_from + r->bytes;
     int rc;
     if (with_body && b->fd < 0 && !b->lend && !(b->len > r->hs->cfg.stream_limit && sockit_conn_pending(r->c))) {
         iov[3].iov_len = b->len; /* one sendv: head and body */
-        rc = sockit_conn_sendv(r->c, iov, 4);
+        rc = sendv_counted(r, iov, 4);
     } else {
-        rc = sockit_conn_sendv(r->c, iov, 3);
+        rc = sendv_counted(r, iov, 3);
         if (!with_body || rc < 0) body_release(b, 0);
         else rc = send_body(r, b);
     }
@@ -368,6 +444,9 @@ int sockit__http_start_loop(sockit_http_req *r, int status)
     if (gone(r)) return sockit__failmsg(-EPIPE, "http start: the connection is gone");
     if (r->resp != R_NONE) return sockit__failmsg(-EALREADY, "http start: a response was started");
     if (status < 200 || status > 999) return sockit__failmsg(-EINVAL, "http start: status %d", status);
+    if (must_hold(r))
+        return sockit__failmsg(-EBUSY, "http start: the request body is unread (take it with "
+                               "sockit_http_on_body or sockit_http_read first, or respond whole)");
     int mode = no_body_status(status) ? LEN_NONE
                : r->has_clen           ? LEN_FIXED
                : r->msg.version >= 11  ? LEN_CHUNKED
@@ -382,7 +461,9 @@ int sockit__http_start_loop(sockit_http_req *r, int status)
     r->until_close = mode == LEN_CLOSE;
     r->head_sent = 1;
     r->resp_sent = 0;
-    return sockit_conn_sendv(r->c, iov, 3);
+    int rc = sendv_counted(r, iov, 3);
+    r->body_from = r->body_to = r->hc->queued;
+    return rc;
 }
 
 int sockit__http_write_loop(sockit_http_req *r, const void *data, size_t len)
@@ -400,15 +481,16 @@ int sockit__http_write_loop(sockit_http_req *r, const void *data, size_t len)
         char size[24];
         int sn = snprintf(size, sizeof size, "%zx\r\n", len);
         struct iovec iov[3] = {{size, (size_t)sn}, {(void *)data, len}, {(void *)"\r\n", 2}};
-        rc = sockit_conn_sendv(r->c, iov, 3);
+        rc = sendv_counted(r, iov, 3);
     } else {
-        rc = sockit_conn_send(r->c, data, len);
+        rc = counted(r, sockit_conn_send(r->c, data, len), len);
     }
     if (rc < 0) {
         r->resp_sent -= len;
         return rc;
     }
     r->bytes += len;
+    r->body_to = r->hc->queued;
     return sockit_conn_pending(r->c) >= r->hs->cfg.stream_limit ? SOCKIT_HTTP_FULL : 0;
 }
 
@@ -418,7 +500,7 @@ int sockit__http_end_loop(sockit_http_req *r)
     if (r->resp == R_NONE && (rc = sockit__http_start_loop(r, r->status)) < 0) return rc;
     if (gone(r)) return sockit__failmsg(-EPIPE, "http end: the connection is gone");
     if (r->resp != R_STREAM) return sockit__failmsg(-EALREADY, "http end: the response has ended");
-    if (r->chunked && !r->is_head) rc = sockit_conn_send(r->c, "0\r\n\r\n", 5);
+    if (r->chunked && !r->is_head) rc = counted(r, sockit_conn_send(r->c, "0\r\n\r\n", 5), 5);
     if ((r->has_clen && r->resp_sent < r->resp_clen && !r->is_head && !no_body_status(r->status)) ||
         r->until_close) {
         sockit__http_no_keep(r); /* the length is not what the head said (or marks the end) */
@@ -441,11 +523,12 @@ void sockit__http_writable(sockit_http_req *r)
 
 void sockit__http_resp_reset(sockit_http_req *r)
 {
+    sockit__http_held_drop(r);
     r->status = 200;
     r->resp = R_NONE;
     r->rh_len = 0;
     r->has_clen = r->chunked = r->until_close = r->head_sent = r->want_close = r->own_server = 0;
-    r->resp_clen = r->resp_sent = r->bytes = 0;
+    r->resp_clen = r->resp_sent = r->bytes = r->body_from = r->body_to = 0;
     r->wcb = NULL;
 }
 
@@ -580,7 +663,7 @@ void sockit__http_raw_error(struct hconn *hc, int status, sockit_str method, soc
                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%d %s\n",
                          status, reason, sockit__http_date_now(date), hs->server_line, strlen(reason) + 5,
                          status, reason);
-        sockit_conn_send(hc->c, buf, (size_t)n);
+        if (sockit_conn_send(hc->c, buf, (size_t)n) == 0) hc->queued += (uint64_t)n;
         if (hs->cfg.access_log) {
             sockit_addr peer;
             sockit_conn_peer(hc->c, &peer);

@@ -67,9 +67,14 @@ static int core_new(sockit_http_server *hs)
     sc.backlog = c->backlog;
     sc.stop_grace = c->stop_grace;
     /* Our own timer does the idle, header and body deadlines; the core's "no traffic at all"
-     * sweep is the send timeout's backstop, and it waits for a first request as we do. */
+     * sweep is the send timeout's backstop, and it waits for a first request as we do. With
+     * TLS, the core's first-byte deadline also covers the handshake (run before on_open, so
+     * before our timer exists): a half-done handshake holds ~46 KB of OpenSSL state, so it is
+     * bounded by header_timeout, like a half-sent head. */
     sc.idle_timeout = c->send_timeout;
     sc.first_byte_timeout = c->idle_timeout;
+    if (c->tls && c->header_timeout > 0 && c->header_timeout < c->idle_timeout)
+        sc.first_byte_timeout = c->header_timeout;
     sc.out_limit = c->stream_limit;
     sc.in_limit = c->max_header_bytes + 64 * 1024;
     sc.conn_state_size = sizeof(struct hconn);

@@ -57,8 +57,23 @@ enum { P_IDLE, P_HEAD, P_ACTIVE };
 /* Who takes the request body. */
 enum { B_NONE, B_HELD, B_CB, B_READ, B_DISCARD, B_DONE };
 
-/* Response states. */
-enum { R_NONE, R_STREAM, R_DONE };
+/* Response states. R_HELD: a whole response made while the request body was still unread and
+ * nobody asked for it; it is kept (not queued) until the body has been read to its end and found
+ * valid, so no answer ever goes out for a request whose body turns out malformed. */
+enum { R_NONE, R_STREAM, R_DONE, R_HELD };
+
+/* A response body: bytes copied (lend 0), lent (lend 1: release(arg) once done), or a file range
+ * (fd >= 0, owned: closed once sent or on failure). */
+struct sockit__body {
+    const void *p;
+    size_t len;
+    void (*release)(void *arg);
+    void *arg;
+    int fd;
+    uint64_t off, flen;
+    int lend;
+};
+
 
 struct hconn {
     sockit_conn *c;
@@ -75,7 +90,17 @@ struct hconn {
     int yielded;                  /* the last on_data stopped at max_pipelined with input held */
     size_t scanned;               /* sockit_http_head_end's memory */
     unsigned nreq;
+    /* The access log counts body bytes written to the socket, not queued: every byte this layer
+     * queues is added to `queued`, so queued - sockit_conn_pending() is what was written. A
+     * finished request whose body is not all written yet has its log line kept in plog
+     * (oldest first, at most PLOG_MAX; reading waits while it is full) until the queue drains
+     * (on_writable) or the connection closes (then with the bytes that were written). */
+    uint64_t queued;
+    struct plog *plog;
+    unsigned nplog;
 };
+
+#define PLOG_MAX 8
 
 struct relay;
 
@@ -112,6 +137,10 @@ struct sockit_http_req {
     int want_close, own_server;   /* the handler's Connection: close / Server header */
     uint64_t resp_clen, resp_sent;
     uint64_t bytes;
+    uint64_t body_from, body_to;  /* the body's span in hc->queued (for the access log) */
+    int held_status;              /* R_HELD: the response kept until the body is done */
+    char *held_ctype;
+    struct sockit__body held_body; /* owned: copy, lent (release pending) or fd */
     void (*wcb)(sockit_http_req *r, void *arg);
     void *warg;
     void (*done_cb)(sockit_http_req *r, int status, void *arg);
@@ -150,21 +179,14 @@ int sockit__http_error(sockit_http_req *r, int status, const char *extra_header)
 const char *sockit__http_reason(int status);
 /* A refusal of a head that did not parse (status 0: close silently); the connection closes. */
 void sockit__http_raw_error(struct hconn *hc, int status, sockit_str method, sockit_str target);
+/* R_HELD: the body ended validly, the kept response is queued now. */
+void sockit__http_held_send(sockit_http_req *r);
+/* R_HELD: the kept response is dropped (its body released), the state back to R_NONE. */
+void sockit__http_held_drop(sockit_http_req *r);
 /* Resets the response part for a new request. */
 void sockit__http_resp_reset(sockit_http_req *r);
 /* The writable signal for the request (on_writable of the connection). */
 void sockit__http_writable(sockit_http_req *r);
-/* A response body: bytes copied (lend 0), lent (lend 1: release(arg) once done), or a file range
- * (fd >= 0, owned: closed once sent or on failure). */
-struct sockit__body {
-    const void *p;
-    size_t len;
-    void (*release)(void *arg);
-    void *arg;
-    int fd;
-    uint64_t off, flen;
-    int lend;
-};
 int sockit__http_respond_loop(sockit_http_req *r, int status, const char *ctype, const struct sockit__body *b);
 int sockit__http_start_loop(sockit_http_req *r, int status);
 int sockit__http_write_loop(sockit_http_req *r, const void *data, size_t len);
