@@ -700,7 +700,7 @@ static void test_limits(void)
     expect_refused("POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
     expect_refused("GET /hello HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", 400);
     expect_refused("GET /hello HTTP/2.0\r\nHost: a\r\n\r\n", 505);
-    expect_refused("\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03", 0); /* a TLS hello: closed at once */
+    expect_refused("\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03", 400); /* a TLS hello: 400 and the close (cli.md: malformed requests get 400) */
     expect_refused("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505);
     /* a smuggled request behind a bad framing is never answered */
     client *c = cl_new();

@@ -8,10 +8,12 @@
  * flows while someone takes it: body_timeout between arrivals). One loop timer per connection,
  * re-armed at phase changes only (and per body arrival).
  *
- * Error answers follow one rule: a request gets a status only once its request line was fully
- * and validly parsed (so we know what it asked); anything else is closed silently. Every error
- * found before a request is routed closes the connection after the answer, so no byte after a
- * bad request is ever read as another request.
+ * Error answers: malformed bytes get 400 (the command's contract, cli.md) and the close; the
+ * more precise statuses (414, 431, 505, 408) only once the request line was fully and validly
+ * parsed, so we know what it asked. No handler ever sees such a request, and every error found
+ * before a request is routed closes the connection after the answer, so no byte after a bad
+ * request is ever read as another request. A stalled head whose line was never valid, and a
+ * failed allocation, are closed without an answer.
  */
 #include "internal/core.h"
 #include "internal/http_file.h"
@@ -140,8 +142,8 @@ static int line_plausible(const char *p, size_t n)
     return 1;
 }
 
-/* A head we refuse before it parsed: the status it deserves, or 0 to close silently.
- * too_big: the head is over max_header_bytes (or never ended within it). */
+/* A head we refuse before it parsed: the status it deserves (400 when its line is not even a
+ * request line). too_big: the head is over max_header_bytes (or never ended within it). */
 static int head_refusal(struct hconn *hc, const char *p, size_t n, int too_big, sockit_str *m,
                         sockit_str *t)
 {
@@ -154,10 +156,10 @@ static int head_refusal(struct hconn *hc, const char *p, size_t n, int too_big, 
             *t = (sockit_str){NULL, 0};
             return 414;
         }
-        return 0;
+        return 400;
     }
     int v = line_check(p, (size_t)(lf - p), m, t);
-    if (v < 0) return 0;
+    if (v < 0) return 400;
     if (v == 505) return 505;
     if (t->n > cfg->max_target) return 414;
     return too_big ? 431 : 400;
@@ -830,12 +832,12 @@ static int head_feed(struct hconn *hc, char *p, size_t n, size_t *used)
         else if (line == 505)
             sockit__http_raw_error(hc, 505, m, t);
         else if (line < 0)
-            sockit__http_raw_error(hc, 0, m, t); /* never a request: close now */
+            sockit__http_raw_error(hc, 400, m, t); /* never a request: 400, close now */
         if (fresh && !hc->closing) arm(hc, cfg->header_timeout); /* from its first byte */
         return 0;
     }
     if (end < 0) {
-        sockit__http_raw_error(hc, 0, (sockit_str){0}, (sockit_str){0});
+        sockit__http_raw_error(hc, 400, (sockit_str){0}, (sockit_str){0});
         return 0;
     }
     *used += (size_t)end;
