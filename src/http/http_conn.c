@@ -612,6 +612,9 @@ static int host_ok(const sockit_http_req *r)
     sockit_str t = r->msg.target;
     const char *sep = t.n ? memchr(t.p, ':', t.n) : NULL;
     if (t.n && t.p[0] != '/' && sep && (size_t)(t.p + t.n - sep) >= 3 && memcmp(sep, "://", 3) == 0) {
+        size_t slen = (size_t)(sep - t.p); /* an http(s) URI only: "ftp://..." is no request for us */
+        if (!((slen == 4 && !strncasecmp(t.p, "http", 4)) || (slen == 5 && !strncasecmp(t.p, "https", 5))))
+            return 0;
         const char *a = sep + 3, *end = t.p + t.n, *e = a;
         while (e < end && *e != '/' && *e != '?' && *e != '#') e++;
         if (!authority_ok(a, (size_t)(e - a), 0)) return 0;

@@ -102,6 +102,9 @@ ROWS = [
     Row("ok_bare_lf_line_ends", b"GET /a.txt HTTP/1.1\nHost: x\n\n", "ok"),  # RFC 9112 2.2
     Row("ok_mixed_line_ends", b"GET /a.txt HTTP/1.1\r\nHost: x\n\r\n", "ok"),
     Row("ok_absolute_form", req(b"GET http://x/a.txt HTTP/1.1"), "ok"),  # RFC 9112 3.2.2 MUST
+    Row("ok_absolute_form_https_upper", req(b"GET HTTPS://x/a.txt HTTP/1.1"), "ok"),
+    Row("absolute_form_ftp_scheme", req(b"GET ftp://x/a.txt HTTP/1.1"), codes={400},
+        nginx="skip: nginx serves any scheme in absolute-form"),
     Row("ok_content_length_zero", req(b"GET /a.txt HTTP/1.1", b"Content-Length: 0"), "ok"),
     Row("ok_obs_text_value", req(b"GET /a.txt HTTP/1.1", b"X-A: caf\xe9"), "ok"),
     Row("ok_tab_in_value", req(b"GET /a.txt HTTP/1.1", b"X-A: a\tb"), "ok"),
