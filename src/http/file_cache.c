@@ -7,6 +7,7 @@
 #include "internal/core.h"
 #include "internal/http_fcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,12 +157,26 @@ const sockit__fentry *sockit__fcache_put(sockit__fcache *fc, const char *key, co
     e->ctype = sockit__http_content_type(name, strlen(name));
     sockit__http_etag(e->etag, st);
     sockit__http_date_format(e->lastmod, (int64_t)st->st_mtim.tv_sec);
+    int n = snprintf(e->head, sizeof e->head, "ETag: %s\r\nLast-Modified: %s\r\n%sAccept-Ranges: bytes\r\n",
+                     e->etag, e->lastmod, siblings ? "Vary: Accept-Encoding\r\n" : "");
+    e->head_len = n > 0 && (size_t)n < sizeof e->head ? (size_t)n : 0;
     e->born_ms = now_ms();
     e->hnext = fc->table[h & fc->mask];
     fc->table[h & fc->mask] = i;
     lru_front(fc, i);
     fc->used++;
     return e;
+}
+
+unsigned sockit__fcache_sweep(sockit__fcache *fc)
+{
+    uint64_t now = now_ms();
+    /* From the least recently used end: a stale entry anywhere is dropped, the list is short. */
+    for (unsigned i = fc->tail, prev; i != NIL; i = prev) {
+        prev = fc->e[i].prev;
+        if (now - fc->e[i].born_ms >= fc->valid_ms) drop(fc, i);
+    }
+    return fc->used;
 }
 
 unsigned sockit__fcache_count(const sockit__fcache *fc) { return fc ? fc->used : 0; }

@@ -51,6 +51,8 @@ struct mount {
 struct wcache {
     pthread_t owner;
     sockit__fcache *fc;
+    sockit_loop *loop;    /* the owner's: the sweep timer runs there */
+    sockit_timer sweep;   /* armed while the cache holds entries */
     struct wcache *next;
 };
 
@@ -75,40 +77,49 @@ static sockit_str header(const sockit_http_req *r, const char *name)
     return sockit_http_req_header(r, name);
 }
 
-/* The calling thread's cache for m, made at its first request; NULL when m has none (or no
+/* Every validity period while the cache holds entries: expired ones are closed, so descriptors
+ * of files nobody asks for any more (perhaps deleted, their blocks still held) go within two
+ * periods, and an idle worker holds none. Disarms itself when the cache is empty. */
+static void sweep_cb(sockit_loop *loop, sockit_timer *t, void *arg)
+{
+    struct wcache *w = arg;
+    if (sockit__fcache_sweep(w->fc) == 0) sockit_timer_stop(loop, t);
+}
+
+/* The calling worker's cache for m, made at its first request; NULL when m has none (or no
  * memory: the request is then served uncached). Each thread remembers its last few mounts by id,
  * which is never reused, so the memo cannot name a freed mount's cache. */
-static sockit__fcache *worker_cache(struct mount *m)
+static struct wcache *worker_cache(struct mount *m, sockit_loop *loop)
 {
     static _Thread_local struct {
         unsigned id;
-        sockit__fcache *fc;
+        struct wcache *w;
     } memo[4];
-    if (!m->cache_valid_ms) return NULL;
+    if (!m->cache_valid_ms || !loop) return NULL;
     unsigned slot = m->id % 4;
-    if (memo[slot].id == m->id) return memo[slot].fc;
+    if (memo[slot].id == m->id) return memo[slot].w;
     pthread_t self = pthread_self();
-    sockit__fcache *fc = NULL;
+    struct wcache *w = NULL;
     pthread_mutex_lock(&m->lock);
-    for (struct wcache *w = m->caches; w && !fc; w = w->next)
-        if (pthread_equal(w->owner, self)) fc = w->fc;
-    if (!fc) {
-        struct wcache *w = malloc(sizeof *w);
-        if (w && (w->fc = sockit__fcache_new(m->cache_entries, (unsigned)m->cache_valid_ms))) {
+    for (w = m->caches; w && !pthread_equal(w->owner, self);) w = w->next;
+    if (!w && (w = calloc(1, sizeof *w))) {
+        if ((w->fc = sockit__fcache_new(m->cache_entries, (unsigned)m->cache_valid_ms))) {
             w->owner = self;
+            w->loop = loop;
+            sockit_timer_init(&w->sweep, sweep_cb, w);
             w->next = m->caches;
             m->caches = w;
-            fc = w->fc;
         } else {
             free(w);
+            w = NULL;
         }
     }
     pthread_mutex_unlock(&m->lock);
-    if (fc) {
+    if (w) {
         memo[slot].id = m->id;
-        memo[slot].fc = fc;
+        memo[slot].w = w;
     }
-    return fc;
+    return w;
 }
 
 /* ---- answers that are not a file ------------------------------------------------------------- */
@@ -186,6 +197,8 @@ struct rep {
     int siblings;               /* SOCKIT__ENC_* that exist */
     char etag[SOCKIT__ETAG_MAX];
     char lastmod[SOCKIT__DATE_LEN + 1];
+    const char *head;           /* the cache's header lines for this file, or NULL */
+    size_t head_len;
 };
 
 /* Opens path + ext beneath the root as a regular file; -1 if it is not one. */
@@ -243,24 +256,34 @@ static void choose_encoding(sockit_http_req *r, const struct mount *m, const cha
     rep->borrowed = 0;
     rep->st = st;
     rep->encoding = e == SOCKIT__ENC_BR ? "br" : "gzip";
+    rep->head = NULL; /* they describe the file, not the sibling */
     rep_validators(rep);
 }
 
+/* The precondition and Range fields, in one pass over the request's header fields. */
 static void cond_from(const sockit_http_req *r, sockit__http_cond *c)
 {
-#define FIELD(f, name)                                                                             \
-    do {                                                                                           \
-        sockit_str v = header(r, name);                                                            \
-        c->f = v.p;                                                                                \
-        c->f##_len = v.n;                                                                          \
-    } while (0)
-    FIELD(if_match, "If-Match");
-    FIELD(if_none_match, "If-None-Match");
-    FIELD(if_modified_since, "If-Modified-Since");
-    FIELD(if_unmodified_since, "If-Unmodified-Since");
-    FIELD(if_range, "If-Range");
-    FIELD(range, "Range");
-#undef FIELD
+    size_t n;
+    const sockit_http_header *h = sockit_http_req_headers(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = h[i].name.p;
+        size_t nl = h[i].name.n;
+        const char **f = NULL;
+        size_t *fl = NULL;
+#define IS(lit) (nl == sizeof lit - 1 && strncasecmp(name, lit, nl) == 0)
+        if (nl < 5 || ((name[0] | 0x20) != 'i' && (name[0] | 0x20) != 'r')) continue;
+        if (IS("If-Match")) f = &c->if_match, fl = &c->if_match_len;
+        else if (IS("If-None-Match")) f = &c->if_none_match, fl = &c->if_none_match_len;
+        else if (IS("If-Modified-Since")) f = &c->if_modified_since, fl = &c->if_modified_since_len;
+        else if (IS("If-Unmodified-Since")) f = &c->if_unmodified_since, fl = &c->if_unmodified_since_len;
+        else if (IS("If-Range")) f = &c->if_range, fl = &c->if_range_len;
+        else if (IS("Range")) f = &c->range, fl = &c->range_len;
+#undef IS
+        if (f && !*f) { /* the first of each, as sockit_http_req_header */
+            *f = h[i].value.p;
+            *fl = h[i].value.n;
+        }
+    }
 }
 
 /* The validators and representation headers every answer about the file carries (200, 206,
@@ -307,9 +330,14 @@ static int serve_file(sockit_http_req *r, const struct mount *m, const char *pat
     int range_applies = 0;
     int method = sockit_http_method(r).n == 4 ? SOCKIT__METHOD_HEAD : SOCKIT__METHOD_GET;
     int st = sockit__http_preconditions(&c, method, rep->etag, (int64_t)rep->st.st_mtim.tv_sec, &range_applies);
-    int rc = rep_headers(r, rep);
-    if (rc >= 0 && rep->encoding) rc = sockit_http_add_header(r, "Content-Encoding", rep->encoding);
-    if (rc >= 0) rc = sockit_http_add_header(r, "Accept-Ranges", "bytes");
+    int rc;
+    if (rep->head && rep->head_len) {
+        rc = sockit__http_add_lines(r, rep->head, rep->head_len);
+    } else {
+        rc = rep_headers(r, rep);
+        if (rc >= 0 && rep->encoding) rc = sockit_http_add_header(r, "Content-Encoding", rep->encoding);
+        if (rc >= 0) rc = sockit_http_add_header(r, "Accept-Ranges", "bytes");
+    }
     if (rc < 0) return rc;
     if (st == 304) return sockit_http_respond(r, 304, NULL, NULL, 0);
     if (st == 412) return status_text(r, 412);
@@ -352,15 +380,21 @@ static void rep_from(struct rep *rep, const sockit__fentry *e)
     rep->siblings = e->siblings;
     memcpy(rep->etag, e->etag, sizeof rep->etag);
     memcpy(rep->lastmod, e->lastmod, sizeof rep->lastmod);
+    rep->head = e->head;
+    rep->head_len = e->head_len;
 }
 
 /* A regular file just opened as file for the request path key: into the cache when there is one,
  * else described in rep alone. */
-static void rep_fill(struct rep *rep, struct mount *m, sockit__fcache *fc, const char *key, const char *file)
+static void rep_fill(struct rep *rep, struct mount *m, struct wcache *w, const char *key, const char *file)
 {
     rep->siblings = probe_siblings(m, file);
-    const sockit__fentry *e = fc ? sockit__fcache_put(fc, key, file, rep->fd, &rep->st, rep->siblings) : NULL;
+    const sockit__fentry *e = w ? sockit__fcache_put(w->fc, key, file, rep->fd, &rep->st, rep->siblings) : NULL;
     if (e) {
+        if (!sockit_timer_active(&w->sweep)) {
+            double period = m->cache_valid_ms / 1000.0;
+            (void)sockit_timer_start(w->loop, &w->sweep, period, period); /* only -EINVAL */
+        }
         rep_from(rep, e);
         return;
     }
@@ -385,8 +419,8 @@ static int static_handler(sockit_http_req *r, void *arg)
     struct rep rep = {.fd = -1};
     int rc;
     size_t keylen = strlen(path);
-    sockit__fcache *fc = worker_cache(m);
-    const sockit__fentry *e = fc ? sockit__fcache_get(fc, path) : NULL;
+    struct wcache *w = r->in_pool ? NULL : worker_cache(m, r->loop);
+    const sockit__fentry *e = w ? sockit__fcache_get(w->fc, path) : NULL;
     if (e) {
         rep_from(&rep, e);
         rc = serve_file(r, m, e->file, &rep);
@@ -432,7 +466,7 @@ static int static_handler(sockit_http_req *r, void *arg)
         strcpy(file, path);
         strcat(file, m->index);
     }
-    rep_fill(&rep, m, fc, path, file);
+    rep_fill(&rep, m, w, path, file);
     rc = serve_file(r, m, file, &rep);
     if (file != path) free(file);
 done:

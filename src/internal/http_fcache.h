@@ -9,7 +9,8 @@
  * valid_ms after it was made and then dropped, so the next request opens the path again — as
  * nginx's open_file_cache_valid: a file changed, deleted, or replaced by a symlink out of the root
  * may be served as it was for at most that long, never longer. The cache holds at most cap
- * entries (and so cap descriptors); the least recently used goes first.
+ * entries (and so cap descriptors); the least recently used goes first, and expired entries are
+ * swept (sockit__fcache_sweep) so an idle cache holds none for long.
  */
 #ifndef SOCKIT_INTERNAL_HTTP_FCACHE_H
 #define SOCKIT_INTERNAL_HTTP_FCACHE_H
@@ -30,6 +31,10 @@ typedef struct sockit__fentry {
     const char *ctype;                   /* from sockit__http_content_type (static storage) */
     char etag[SOCKIT__ETAG_MAX];
     char lastmod[SOCKIT__DATE_LEN + 1];
+    /* The header lines every answer about the file carries, made once: "ETag: ...\r\n
+     * Last-Modified: ...\r\n" ("Vary: Accept-Encoding\r\n" with siblings) "Accept-Ranges: bytes\r\n". */
+    char head[SOCKIT__ETAG_MAX + SOCKIT__DATE_LEN + 96];
+    size_t head_len;
     uint64_t born_ms;                    /* CLOCK_MONOTONIC_COARSE when made */
     unsigned hnext, prev, next;          /* hash chain and LRU list (indices; NIL = none) */
 } sockit__fentry;
@@ -50,6 +55,10 @@ const sockit__fentry *sockit__fcache_get(sockit__fcache *fc, const char *key);
  * returns NULL and fd stays the caller's. */
 const sockit__fentry *sockit__fcache_put(sockit__fcache *fc, const char *key, const char *file, int fd,
                                          const struct stat *st, int siblings);
+
+/* Drops every expired entry (closing its descriptor); returns the entries left. A timer calls it
+ * so that an idle worker does not keep descriptors of files nobody asks for. */
+unsigned sockit__fcache_sweep(sockit__fcache *fc);
 
 /* Entries held now (tests). */
 unsigned sockit__fcache_count(const sockit__fcache *fc);
