@@ -186,4 +186,25 @@ static inline uint64_t su_read_pattern(sockit_sock *s, uint64_t max, long long *
     return got;
 }
 
+/* One HTTP/1.1 request (method, target, extra header lines, then Connection: close) on a new
+ * connection to a: the whole answer into text[0, cap) (NUL-terminated, truncated if longer).
+ * Returns the status, or -1 when there is no HTTP/1.1 status line. */
+static inline int su_http_ask(const sockit_addr *a, const char *method, const char *target, const char *extra,
+                              char *text, size_t cap)
+{
+    text[0] = 0;
+    sockit_sock *s = su_connect(a, 20);
+    if (!s) return -1;
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", method, target,
+                     extra);
+    int rc = sockit_sendall(s, req, (size_t)n, 0);
+    size_t got = 0;
+    ssize_t k = 0;
+    while (rc >= 0 && got < cap - 1 && (k = sockit_recv(s, text + got, cap - 1 - got, 0)) > 0) got += (size_t)k;
+    text[got] = 0;
+    sockit_close(s);
+    return strncmp(text, "HTTP/1.1 ", 9) == 0 ? atoi(text + 9) : -1;
+}
+
 #endif /* SOCKIT_SERVER_UTIL_H */

@@ -21,19 +21,7 @@ typedef struct answer {
 
 static int ask(const char *method, const char *target, answer *a)
 {
-    sockit_sock *s = su_connect(&addr, 20);
-    if (!s) return -1;
-    char req[512];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", method, target);
-    int rc = sockit_sendall(s, req, (size_t)n, 0);
-    size_t got = 0;
-    ssize_t k = 0;
-    while (rc >= 0 && got < sizeof a->text - 1 && (k = sockit_recv(s, a->text + got, sizeof a->text - 1 - got, 0)) > 0)
-        got += (size_t)k;
-    a->text[got] = 0;
-    sockit_close(s);
-    a->status = strncmp(a->text, "HTTP/1.1 ", 9) == 0 ? atoi(a->text + 9) : -1;
-    return a->status;
+    return a->status = su_http_ask(&addr, method, target, "", a->text, sizeof a->text);
 }
 
 static int h_api(sockit_http_req *r, void *arg)

@@ -208,6 +208,13 @@ typedef struct sockit_http_static_opts {
     int no_listing;        /* 1: no HTML listing of directories without an index (403) */
     int no_precompressed;  /* 1: never serve file.br / file.gz siblings */
     int symlinks;          /* SOCKIT_HTTP_SYMLINKS_* */
+    /* Open-file cache, one per worker (docs/http-server.md): a file's descriptor, stat and
+     * validators are reused for cache_valid_ms after it was opened (0: 1000; < 0: no cache), so
+     * a file changed, removed or replaced by a symlink out of the root may be served as it was
+     * for at most that long. cache_entries bounds the entries (and descriptors) per worker (0:
+     * 1024, or RLIMIT_NOFILE / 8 when that is smaller, at least 16). */
+    int cache_valid_ms;
+    int cache_entries;
 } sockit_http_static_opts;
 
 /* Mounts the directory dir at the URL prefix (e.g. "/" or "/static/"; with or without a final '/'): GET and HEAD of

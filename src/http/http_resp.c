@@ -174,9 +174,10 @@ static int value_ok(const char *v)
     return 1;
 }
 
-static int rh_append(sockit_http_req *r, const char *name, const char *value)
+/* Room for n more bytes of header lines. */
+static int rh_room(sockit_http_req *r, size_t more, const char *name)
 {
-    size_t nl = strlen(name), vl = strlen(value), need = r->rh_len + nl + vl + 4;
+    size_t need = r->rh_len + more;
     if (need > RH_MAX) return sockit__failmsg(-ENOSPC, "http header %s: the head would exceed 16 KiB", name);
     if (need > r->rh_cap) {
         size_t cap = need < 512 ? 512 : need * 2;
@@ -185,6 +186,14 @@ static int rh_append(sockit_http_req *r, const char *name, const char *value)
         r->rh = n;
         r->rh_cap = cap;
     }
+    return 0;
+}
+
+static int rh_append(sockit_http_req *r, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value), need = r->rh_len + nl + vl + 4;
+    int rc = rh_room(r, nl + vl + 4, name);
+    if (rc < 0) return rc;
     char *p = r->rh + r->rh_len;
     memcpy(p, name, nl);
     p[nl] = ':';
@@ -194,6 +203,26 @@ static int rh_append(sockit_http_req *r, const char *name, const char *value)
     p[nl + 3 + vl] = '\n';
     r->rh_len = need;
     return 0;
+}
+
+int sockit__http_add_lines(sockit_http_req *r, const char *lines, size_t n)
+{
+    if (r->resp != R_NONE) return sockit__failmsg(-EALREADY, "http header: the head is sent");
+    int rc = rh_room(r, n, "lines");
+    if (rc < 0) return rc;
+    memcpy(r->rh + r->rh_len, lines, n);
+    r->rh_len += n;
+    return 0;
+}
+
+/* Whether name is one of the fields the server writes or interprets itself (checked before the
+ * strcasecmp calls by its first letter: most names are none of them). */
+static int special_name(const char *name)
+{
+    switch (name[0] | 0x20) {
+    case 't': case 'd': case 'c': case 's': return 1;
+    default: return 0;
+    }
 }
 
 /* Runs on the handler's own thread in both styles: the worker only reads these fields once the
@@ -206,6 +235,7 @@ int sockit_http_add_header(sockit_http_req *r, const char *name, const char *val
     for (const char *p = name; *p; p++)
         if (!sockit__http_tchar((unsigned char)*p)) return sockit__failmsg(-EINVAL, "http header: name \"%s\" is not a token", name);
     if (!value_ok(value)) return sockit__failmsg(-EINVAL, "http header %s: a control byte in the value", name);
+    if (!special_name(name)) return rh_append(r, name, value);
     if (strcasecmp(name, "Transfer-Encoding") == 0 || strcasecmp(name, "Date") == 0)
         return sockit__failmsg(-EPERM, "http header: %s is the server's", name);
     if (strcasecmp(name, "Connection") == 0) { /* the server writes it: close is all we take */

@@ -8,18 +8,26 @@
  * body read into the same write as the head, a larger one with sendfile. The pure pieces live in
  * file_*.c (internal/http_file.h, docs/http-files.md); this file only puts them in order.
  *
+ * A file that resolved to a regular file is kept in the worker's open-file cache (file_cache.c,
+ * internal/http_fcache.h) for cache_valid_ms: a hit skips the walk, the sibling probes and the
+ * validators' formatting, and makes no system call but the pread or sendfile of the body.
+ *
  * The handler is event-driven: it opens and reads files on the worker thread, as nginx does
  * without its thread pools. That blocks only on the file system, never on a peer.
  */
 #include "internal/core.h"
+#include "internal/http_fcache.h"
 #include "internal/http_file.h"
 #include "internal/http_server.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Bodies up to this size are read into the head's write (one sendv, no sendfile call). */
@@ -31,11 +39,33 @@ struct mount {
     char *index;          /* "" when none */
     int no_listing, no_precompressed;
     char *prefix;         /* without its final '/'; "" for "/" */
+    /* The open-file caches, one per worker thread that has served this mount; the lock guards
+     * only the list (taken when a thread first meets the mount), never a cache. */
+    unsigned id;          /* unique for the process's life: the threads' memo key */
+    int cache_valid_ms;   /* 0: no cache */
+    unsigned cache_entries;
+    pthread_mutex_t lock;
+    struct wcache *caches;
+};
+
+struct wcache {
+    pthread_t owner;
+    sockit__fcache *fc;
+    sockit_loop *loop;    /* the owner's: the sweep timer runs there */
+    sockit_timer sweep;   /* armed while the cache holds entries */
+    struct wcache *next;
 };
 
 static void mount_free(void *arg)
 {
     struct mount *m = arg;
+    while (m->caches) {
+        struct wcache *w = m->caches;
+        m->caches = w->next;
+        sockit__fcache_free(w->fc);
+        free(w);
+    }
+    pthread_mutex_destroy(&m->lock);
     if (m->rootfd >= 0) close(m->rootfd);
     free(m->index);
     free(m->prefix);
@@ -45,6 +75,51 @@ static void mount_free(void *arg)
 static sockit_str header(const sockit_http_req *r, const char *name)
 {
     return sockit_http_req_header(r, name);
+}
+
+/* Every validity period while the cache holds entries: expired ones are closed, so descriptors
+ * of files nobody asks for any more (perhaps deleted, their blocks still held) go within two
+ * periods, and an idle worker holds none. Disarms itself when the cache is empty. */
+static void sweep_cb(sockit_loop *loop, sockit_timer *t, void *arg)
+{
+    struct wcache *w = arg;
+    if (sockit__fcache_sweep(w->fc) == 0) sockit_timer_stop(loop, t);
+}
+
+/* The calling worker's cache for m, made at its first request; NULL when m has none (or no
+ * memory: the request is then served uncached). Each thread remembers its last few mounts by id,
+ * which is never reused, so the memo cannot name a freed mount's cache. */
+static struct wcache *worker_cache(struct mount *m, sockit_loop *loop)
+{
+    static _Thread_local struct {
+        unsigned id;
+        struct wcache *w;
+    } memo[4];
+    if (!m->cache_valid_ms || !loop) return NULL;
+    unsigned slot = m->id % 4;
+    if (memo[slot].id == m->id) return memo[slot].w;
+    pthread_t self = pthread_self();
+    struct wcache *w = NULL;
+    pthread_mutex_lock(&m->lock);
+    for (w = m->caches; w && !pthread_equal(w->owner, self);) w = w->next;
+    if (!w && (w = calloc(1, sizeof *w))) {
+        if ((w->fc = sockit__fcache_new(m->cache_entries, (unsigned)m->cache_valid_ms))) {
+            w->owner = self;
+            w->loop = loop;
+            sockit_timer_init(&w->sweep, sweep_cb, w);
+            w->next = m->caches;
+            m->caches = w;
+        } else {
+            free(w);
+            w = NULL;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (w) {
+        memo[slot].id = m->id;
+        memo[slot].w = w;
+    }
+    return w;
 }
 
 /* ---- answers that are not a file ------------------------------------------------------------- */
@@ -115,11 +190,15 @@ static int listing(sockit_http_req *r, const struct mount *m, int dirfd)
 /* What is known about the file being answered: the representation chosen and its validators. */
 struct rep {
     int fd;
+    int borrowed;               /* fd is the cache's: never closed or given away here */
     struct stat st;
+    const char *ctype;
     const char *encoding;       /* "br", "gzip" or NULL */
     int siblings;               /* SOCKIT__ENC_* that exist */
     char etag[SOCKIT__ETAG_MAX];
     char lastmod[SOCKIT__DATE_LEN + 1];
+    const char *head;           /* the cache's header lines for this file, or NULL */
+    size_t head_len;
 };
 
 /* Opens path + ext beneath the root as a regular file; -1 if it is not one. */
@@ -135,49 +214,76 @@ static int open_sibling(const struct mount *m, const char *path, const char *ext
     return fd;
 }
 
-/* Replaces rep's file with the precompressed sibling Accept-Encoding asks for, if any exists.
- * A name that is itself .br or .gz has no siblings. */
-static void choose_encoding(sockit_http_req *r, const struct mount *m, const char *path, struct rep *rep)
+/* Which precompressed siblings of path exist (SOCKIT__ENC_*). A name that is itself .br or .gz
+ * has none. */
+static int probe_siblings(const struct mount *m, const char *path)
 {
     size_t pl = strlen(path);
     if (m->no_precompressed || (pl > 3 && (strcmp(path + pl - 3, ".br") == 0 || strcmp(path + pl - 3, ".gz") == 0)))
-        return;
-    struct stat st[2];
-    int fds[2] = {open_sibling(m, path, ".br", &st[0]), open_sibling(m, path, ".gz", &st[1])};
-    rep->siblings = (fds[0] >= 0 ? SOCKIT__ENC_BR : 0) | (fds[1] >= 0 ? SOCKIT__ENC_GZIP : 0);
-    int pick = -1;
-    if (rep->siblings) {
-        sockit_str ae = header(r, "Accept-Encoding");
-        int e = sockit__http_accept_encoding(ae.p, ae.n, rep->siblings);
-        pick = e == SOCKIT__ENC_BR ? 0 : e == SOCKIT__ENC_GZIP ? 1 : -1;
-    }
+        return 0;
+    int bits = 0;
+    struct stat st;
     for (int i = 0; i < 2; i++) {
-        if (i != pick) {
-            if (fds[i] >= 0) close(fds[i]);
-            continue;
+        int fd = open_sibling(m, path, i == 0 ? ".br" : ".gz", &st);
+        if (fd >= 0) {
+            bits |= i == 0 ? SOCKIT__ENC_BR : SOCKIT__ENC_GZIP;
+            close(fd);
         }
-        close(rep->fd);
-        rep->fd = fds[i];
-        rep->st = st[i];
-        rep->encoding = i == 0 ? "br" : "gzip";
     }
+    return bits;
 }
 
+/* The file's validators, from rep->st. */
+static void rep_validators(struct rep *rep)
+{
+    sockit__http_etag(rep->etag, &rep->st);
+    sockit__http_date_format(rep->lastmod, (int64_t)rep->st.st_mtim.tv_sec);
+}
+
+/* Replaces rep's file with the precompressed sibling Accept-Encoding asks for among those that
+ * exist (rep->siblings); if it has gone since, the file itself is served. */
+static void choose_encoding(sockit_http_req *r, const struct mount *m, const char *path, struct rep *rep)
+{
+    if (!rep->siblings) return;
+    sockit_str ae = header(r, "Accept-Encoding");
+    int e = sockit__http_accept_encoding(ae.p, ae.n, rep->siblings);
+    if (e != SOCKIT__ENC_BR && e != SOCKIT__ENC_GZIP) return;
+    struct stat st;
+    int fd = open_sibling(m, path, e == SOCKIT__ENC_BR ? ".br" : ".gz", &st);
+    if (fd < 0) return;
+    if (!rep->borrowed) close(rep->fd);
+    rep->fd = fd;
+    rep->borrowed = 0;
+    rep->st = st;
+    rep->encoding = e == SOCKIT__ENC_BR ? "br" : "gzip";
+    rep->head = NULL; /* they describe the file, not the sibling */
+    rep_validators(rep);
+}
+
+/* The precondition and Range fields, in one pass over the request's header fields. */
 static void cond_from(const sockit_http_req *r, sockit__http_cond *c)
 {
-#define FIELD(f, name)                                                                             \
-    do {                                                                                           \
-        sockit_str v = header(r, name);                                                            \
-        c->f = v.p;                                                                                \
-        c->f##_len = v.n;                                                                          \
-    } while (0)
-    FIELD(if_match, "If-Match");
-    FIELD(if_none_match, "If-None-Match");
-    FIELD(if_modified_since, "If-Modified-Since");
-    FIELD(if_unmodified_since, "If-Unmodified-Since");
-    FIELD(if_range, "If-Range");
-    FIELD(range, "Range");
-#undef FIELD
+    size_t n;
+    const sockit_http_header *h = sockit_http_req_headers(r, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = h[i].name.p;
+        size_t nl = h[i].name.n;
+        const char **f = NULL;
+        size_t *fl = NULL;
+#define IS(lit) (nl == sizeof lit - 1 && strncasecmp(name, lit, nl) == 0)
+        if (nl < 5 || ((name[0] | 0x20) != 'i' && (name[0] | 0x20) != 'r')) continue;
+        if (IS("If-Match")) f = &c->if_match, fl = &c->if_match_len;
+        else if (IS("If-None-Match")) f = &c->if_none_match, fl = &c->if_none_match_len;
+        else if (IS("If-Modified-Since")) f = &c->if_modified_since, fl = &c->if_modified_since_len;
+        else if (IS("If-Unmodified-Since")) f = &c->if_unmodified_since, fl = &c->if_unmodified_since_len;
+        else if (IS("If-Range")) f = &c->if_range, fl = &c->if_range_len;
+        else if (IS("Range")) f = &c->range, fl = &c->range_len;
+#undef IS
+        if (f && !*f) { /* the first of each, as sockit_http_req_header */
+            *f = h[i].value.p;
+            *fl = h[i].value.n;
+        }
+    }
 }
 
 /* The validators and representation headers every answer about the file carries (200, 206,
@@ -191,11 +297,11 @@ static int rep_headers(sockit_http_req *r, const struct rep *rep)
 }
 
 /* The body [off, off + len) of rep's file: read into the head's write when small, else sent
- * with sendfile. Takes rep->fd. */
+ * with sendfile (of a duplicate when the cache owns the descriptor). Takes rep->fd unless borrowed. */
 static int send_range(sockit_http_req *r, struct rep *rep, int status, const char *ctype, uint64_t off,
                       uint64_t len)
 {
-    int fd = rep->fd;
+    int fd = rep->fd, borrowed = rep->borrowed;
     rep->fd = -1;
     /* (HEAD: the server sends the head alone and closes fd; nothing is read.) */
     if (len <= SMALL_BODY && sockit_http_method(r).n == 3) {
@@ -207,29 +313,31 @@ static int send_range(sockit_http_req *r, struct rep *rep, int status, const cha
             got += (size_t)n;
         }
         if (got == len) {
-            close(fd);
+            if (!borrowed) close(fd);
             return sockit_http_respond(r, status, ctype, buf, (size_t)len);
         }
     }
+    if (borrowed && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) return sockit__http_error(r, 503, NULL);
     return sockit_http_respond_file(r, status, ctype, fd, off, len);
 }
 
 static int serve_file(sockit_http_req *r, const struct mount *m, const char *path, struct rep *rep)
 {
-    const char *name = strrchr(path, '/');
-    name = name ? name + 1 : path;
-    const char *ctype = sockit__http_content_type(name, strlen(name));
+    const char *ctype = rep->ctype;
     choose_encoding(r, m, path, rep);
-    sockit__http_etag(rep->etag, &rep->st);
-    sockit__http_date_format(rep->lastmod, (int64_t)rep->st.st_mtim.tv_sec);
     sockit__http_cond c = {0};
     cond_from(r, &c);
     int range_applies = 0;
     int method = sockit_http_method(r).n == 4 ? SOCKIT__METHOD_HEAD : SOCKIT__METHOD_GET;
     int st = sockit__http_preconditions(&c, method, rep->etag, (int64_t)rep->st.st_mtim.tv_sec, &range_applies);
-    int rc = rep_headers(r, rep);
-    if (rc >= 0 && rep->encoding) rc = sockit_http_add_header(r, "Content-Encoding", rep->encoding);
-    if (rc >= 0) rc = sockit_http_add_header(r, "Accept-Ranges", "bytes");
+    int rc;
+    if (rep->head && rep->head_len) {
+        rc = sockit__http_add_lines(r, rep->head, rep->head_len);
+    } else {
+        rc = rep_headers(r, rep);
+        if (rc >= 0 && rep->encoding) rc = sockit_http_add_header(r, "Content-Encoding", rep->encoding);
+        if (rc >= 0) rc = sockit_http_add_header(r, "Accept-Ranges", "bytes");
+    }
     if (rc < 0) return rc;
     if (st == 304) return sockit_http_respond(r, 304, NULL, NULL, 0);
     if (st == 412) return status_text(r, 412);
@@ -262,9 +370,43 @@ static int is_get_or_head(sockit_str m)
     return (m.n == 3 && memcmp(m.p, "GET", 3) == 0) || (m.n == 4 && memcmp(m.p, "HEAD", 4) == 0);
 }
 
+/* rep from a cache entry: the descriptor stays the cache's. */
+static void rep_from(struct rep *rep, const sockit__fentry *e)
+{
+    rep->fd = e->fd;
+    rep->borrowed = 1;
+    rep->st = e->st;
+    rep->ctype = e->ctype;
+    rep->siblings = e->siblings;
+    memcpy(rep->etag, e->etag, sizeof rep->etag);
+    memcpy(rep->lastmod, e->lastmod, sizeof rep->lastmod);
+    rep->head = e->head;
+    rep->head_len = e->head_len;
+}
+
+/* A regular file just opened as file for the request path key: into the cache when there is one,
+ * else described in rep alone. */
+static void rep_fill(struct rep *rep, struct mount *m, struct wcache *w, const char *key, const char *file)
+{
+    rep->siblings = probe_siblings(m, file);
+    const sockit__fentry *e = w ? sockit__fcache_put(w->fc, key, file, rep->fd, &rep->st, rep->siblings) : NULL;
+    if (e) {
+        if (!sockit_timer_active(&w->sweep)) {
+            double period = m->cache_valid_ms / 1000.0;
+            (void)sockit_timer_start(w->loop, &w->sweep, period, period); /* only -EINVAL */
+        }
+        rep_from(rep, e);
+        return;
+    }
+    const char *name = strrchr(file, '/');
+    name = name ? name + 1 : file;
+    rep->ctype = sockit__http_content_type(name, strlen(name));
+    rep_validators(rep);
+}
+
 static int static_handler(sockit_http_req *r, void *arg)
 {
-    const struct mount *m = arg;
+    struct mount *m = arg;
     if (!is_get_or_head(sockit_http_method(r))) return sockit__http_error(r, 405, "Allow: GET, HEAD\r\n");
     /* The path beneath the root: "/" + what follows the prefix (an exact route is the prefix
      * itself without its '/': a directory, redirected below). */
@@ -276,6 +418,14 @@ static int static_handler(sockit_http_req *r, void *arg)
     memcpy(path + 1, rest[0] == '/' ? rest + 1 : rest, rl + 1);
     struct rep rep = {.fd = -1};
     int rc;
+    size_t keylen = strlen(path);
+    struct wcache *w = r->in_pool ? NULL : worker_cache(m, r->loop);
+    const sockit__fentry *e = w ? sockit__fcache_get(w->fc, path) : NULL;
+    if (e) {
+        rep_from(&rep, e);
+        rc = serve_file(r, m, e->file, &rep);
+        goto done;
+    }
     rep.fd = sockit__file_open_under(m->rootfd, path, m->open_flags, &rep.st);
     if (rep.fd < 0) {
         rc = sockit__http_error(r, sockit__file_open_status(rep.fd), NULL);
@@ -304,11 +454,36 @@ static int static_handler(sockit_http_req *r, void *arg)
         close(rep.fd);
         rep.fd = ifd;
     }
-    rc = serve_file(r, m, path, &rep);
+    /* The key is the request path; path may have the index name appended. */
+    char saved = path[keylen];
+    path[keylen] = 0;
+    char *file = saved ? malloc(strlen(path) + strlen(m->index) + 1) : path;
+    if (!file) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    if (saved) {
+        strcpy(file, path);
+        strcat(file, m->index);
+    }
+    rep_fill(&rep, m, w, path, file);
+    rc = serve_file(r, m, file, &rep);
+    if (file != path) free(file);
 done:
-    if (rep.fd >= 0) close(rep.fd);
+    if (rep.fd >= 0 && !rep.borrowed) close(rep.fd);
     free(path);
     return rc;
+}
+
+/* 1024 entries per worker, as nginx's "open_file_cache max=1000", fewer when the descriptor limit
+ * is low: the caches of all workers together stay well under it. */
+static unsigned default_entries(void)
+{
+    struct rlimit rl;
+    unsigned n = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 8 < n)
+        n = (unsigned)(rl.rlim_cur / 8);
+    return n < 16 ? 16 : n;
 }
 
 int sockit_http_static(sockit_http_server *hs, const char *prefix, const char *dir,
@@ -331,6 +506,11 @@ int sockit_http_static(sockit_http_server *hs, const char *prefix, const char *d
     m->no_precompressed = opts->no_precompressed != 0;
     m->open_flags = opts->symlinks == SOCKIT_HTTP_SYMLINKS_NEVER ? SOCKIT__FILE_NOSYMLINKS : 0;
     m->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    static atomic_uint ids;
+    m->id = atomic_fetch_add(&ids, 1) + 1;
+    pthread_mutex_init(&m->lock, NULL);
+    m->cache_valid_ms = opts->cache_valid_ms < 0 ? 0 : opts->cache_valid_ms ? opts->cache_valid_ms : 1000;
+    m->cache_entries = opts->cache_entries > 0 ? (unsigned)opts->cache_entries : default_entries();
     int rc;
     if (!m->prefix || !m->index) {
         rc = sockit__fail(-ENOMEM, "http static");

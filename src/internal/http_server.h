@@ -175,6 +175,10 @@ void sockit__http_no_keep(sockit_http_req *r);
 /* http_resp.c */
 /* A complete response made by the server itself (errors): status, a short text body. */
 int sockit__http_error(sockit_http_req *r, int status, const char *extra_header);
+/* Appends n bytes of complete header lines ("Name: value\r\n"...) that the caller made and
+ * vouches for (tokens, no control bytes, none of the fields the server writes): the static
+ * handler's precomputed validators. 0, -EALREADY after the head, -ENOSPC, -ENOMEM. */
+int sockit__http_add_lines(sockit_http_req *r, const char *lines, size_t n);
 /* The reason phrase of a status ("" if unknown). */
 const char *sockit__http_reason(int status);
 /* A refusal of a head that did not parse (status 0: close silently); the connection closes. */
