@@ -92,7 +92,7 @@ static void start(void)
     sockit_http_static_opts nolist = {.index = "", .no_listing = 1};
     snprintf(p, sizeof p, "%s/noindex", root);
     CHECK_OK(sockit_http_static(hs, "/nolist", p, &nolist));
-    sockit_http_static_opts noidx = {.index = ""};
+    sockit_http_static_opts noidx = {.index = "", .cache_valid_ms = 60000}; /* see test_listing_cache */
     CHECK_OK(sockit_http_static(hs, "/listed", p, &noidx));
     sockit_http_static_opts home = {.index = "home.htm"};
     snprintf(p, sizeof p, "%s/home", root);
@@ -140,6 +140,37 @@ static void test_options(void)
     CHECK_CONTAINS(A.text, "\r\nVary: Accept-Encoding\r\n");
 }
 
+/* Listings are kept for the validity window while the directory is unchanged (one build for
+ * many clients); a change to the directory is seen at once (its mtime moves), and two mounts of
+ * one directory at different prefixes never share a page (it names its own path). */
+static void test_listing_cache(void)
+{
+    answer B;
+    CHECK_INT(ask("GET", "/listed/", &A), ==, 200);
+    CHECK_INT(ask("GET", "/listed/", &B), ==, 200);
+    const char *a = strstr(A.text, "\r\n\r\n"), *b = strstr(B.text, "\r\n\r\n");
+    CHECK_TRUE(a && b && strcmp(a, b) == 0); /* the same page, byte for byte */
+    CHECK_TRUE(strstr(A.text, "fresh.txt") == NULL);
+    /* A file's size changes, the directory does not: within the window the page is the kept one
+     * (this mount keeps pages 60 s), which proves it was not built again. */
+    put("noindex/index.html", "<p>hidden index, now longer than before</p>\n");
+    CHECK_INT(ask("GET", "/listed/", &B), ==, 200);
+    b = strstr(B.text, "\r\n\r\n");
+    CHECK_TRUE(a && b && strcmp(a, b) == 0);
+    put("noindex/fresh.txt", "new\n");
+    CHECK_INT(ask("GET", "/listed/", &A), ==, 200);
+    CHECK_CONTAINS(A.text, "fresh.txt"); /* the directory changed: built again */
+    CHECK_INT(ask("GET", "/nolist/", &A), ==, 403); /* the same directory, not listed there */
+    for (int i = 0; i < 6; i++) { /* more directories than slots: each page is still its own */
+        char t[64];
+        snprintf(t, sizeof t, "/listed/../listed/");
+        CHECK_INT(ask("GET", i % 2 ? t : "/static/../listed/", &A), ==, 200);
+        CHECK_CONTAINS(A.text, "Index of /listed/");
+        CHECK_INT(ask("GET", "/plain/", &A), ==, 200);
+        CHECK_CONTAINS(A.text, "Index of /plain/");
+    }
+}
+
 int main(void)
 {
     make_tree();
@@ -147,6 +178,7 @@ int main(void)
     start();
     TU_RUN(test_prefix_mount, 30);
     TU_RUN(test_options, 30);
+    TU_RUN(test_listing_cache, 30);
     sockit_http_server_stop(hs);
     CHECK_OK(sockit_http_server_wait(hs));
     sockit_http_server_free(hs);

@@ -33,6 +33,33 @@
 /* Bodies up to this size are read into the head's write (one sendv, no sendfile call). */
 #define SMALL_BODY 16384
 
+/* A listing built lately, shared by the mount's workers: the same directory listed again within
+ * cache_valid_ms, unchanged (same inode and modification time), is answered from it — many
+ * clients listing one big directory cost one build (a 30,000-entry directory takes ~60 ms on the
+ * worker), not one each. The bytes are reference-counted: each response in flight holds one. */
+#define LISTINGS 4
+
+struct lbuf {
+    _Atomic unsigned refs;
+    size_t n;
+    char p[];
+};
+
+struct lentry {
+    char *path;           /* the URL path it was built for (it is in the page) */
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    int64_t made;         /* sockit__now() when built */
+    struct lbuf *buf;     /* NULL: an empty slot */
+};
+
+static void lbuf_unref(void *arg)
+{
+    struct lbuf *b = arg;
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) free(b);
+}
+
 struct mount {
     int rootfd;
     int open_flags;       /* SOCKIT__FILE_* */
@@ -46,6 +73,8 @@ struct mount {
     unsigned cache_entries;
     pthread_mutex_t lock;
     struct wcache *caches;
+    struct lentry listings[LISTINGS]; /* under lock */
+    unsigned lnext;
 };
 
 struct wcache {
@@ -64,6 +93,10 @@ static void mount_free(void *arg)
         m->caches = w->next;
         sockit__fcache_free(w->fc);
         free(w);
+    }
+    for (int i = 0; i < LISTINGS; i++) {
+        lbuf_unref(m->listings[i].buf);
+        free(m->listings[i].path);
     }
     pthread_mutex_destroy(&m->lock);
     if (m->rootfd >= 0) close(m->rootfd);
@@ -170,19 +203,63 @@ static int status_text(sockit_http_req *r, int status)
     return sockit_http_respond(r, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-static void buf_release(void *p) { free(p); }
+/* The listing of the directory st describes, built for path, if one is recent and unchanged:
+ * a reference the caller owns; NULL otherwise. */
+static struct lbuf *listing_find(struct mount *m, const struct stat *st, const char *path)
+{
+    struct lbuf *b = NULL;
+    int64_t now = sockit__now(), valid = (int64_t)m->cache_valid_ms * 1000000;
+    pthread_mutex_lock(&m->lock);
+    for (int i = 0; i < LISTINGS && !b; i++) {
+        struct lentry *e = &m->listings[i];
+        if (e->buf && e->dev == st->st_dev && e->ino == st->st_ino && now - e->made < valid &&
+            e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+            strcmp(e->path, path) == 0) {
+            b = e->buf;
+            atomic_fetch_add(&b->refs, 1);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return b;
+}
 
-static int listing(sockit_http_req *r, const struct mount *m, int dirfd)
+/* Keeps b (one more reference) for the next requests, in the oldest slot. */
+static void listing_keep(struct mount *m, const struct stat *st, const char *path, struct lbuf *b)
+{
+    char *p = strdup(path);
+    if (!p) return;
+    atomic_fetch_add(&b->refs, 1);
+    pthread_mutex_lock(&m->lock);
+    struct lentry *e = &m->listings[m->lnext++ % LISTINGS];
+    struct lbuf *old = e->buf;
+    free(e->path);
+    *e = (struct lentry){p, st->st_dev, st->st_ino, st->st_mtim, sockit__now(), b};
+    pthread_mutex_unlock(&m->lock);
+    lbuf_unref(old);
+}
+
+static int listing(sockit_http_req *r, struct mount *m, int dirfd)
 {
     if (m->no_listing) return sockit__http_error(r, 403, NULL);
-    sockit__buf b = {0};
-    int rc = sockit__http_dir_list(dirfd, sockit_http_path(r), 0, &b);
-    if (rc < 0) {
+    const char *path = sockit_http_path(r);
+    struct stat st;
+    int cached = m->cache_valid_ms > 0 && fstat(dirfd, &st) == 0;
+    struct lbuf *lb = cached ? listing_find(m, &st, path) : NULL;
+    if (!lb) {
+        sockit__buf b = {0};
+        int rc = sockit__http_dir_list(dirfd, path, 0, &b);
+        if (rc < 0 || !(lb = malloc(sizeof *lb + b.n + 1))) {
+            free(b.p);
+            return sockit__http_error(r, rc == -EACCES ? 403 : 500, NULL);
+        }
+        atomic_init(&lb->refs, 1);
+        lb->n = b.n;
+        memcpy(lb->p, b.p, b.n);
         free(b.p);
-        return sockit__http_error(r, rc == -EACCES ? 403 : 500, NULL);
+        if (cached) listing_keep(m, &st, path, lb);
     }
     (void)sockit_http_add_header(r, "Cache-Control", "no-cache"); /* a listing changes often */
-    return sockit_http_respond_borrowed(r, 200, "text/html; charset=utf-8", b.p, b.n, buf_release, b.p);
+    return sockit_http_respond_borrowed(r, 200, "text/html; charset=utf-8", lb->p, lb->n, lbuf_unref, lb);
 }
 
 /* ---- one file --------------------------------------------------------------------------------- */
