@@ -455,3 +455,14 @@ def main(module="__main__"):
 __all__ = ["BIN", "PEER", "SANITIZED", "TIMEOUT", "Server", "Response", "connect", "exchange",
            "status_codes", "read_response", "get", "recv_queued", "wait_until", "raise_nofile",
            "fd_count", "rss_kib", "main"]
+
+
+def stop_class_server(cls):
+    """A test class's tearDownClass: stops cls.server (SIGTERM must give exit 0) and removes
+    cls.tmp whatever happens."""
+    try:
+        rc = cls.server.stop()
+    finally:
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+    if rc != 0:
+        raise AssertionError("the server exited %r on SIGTERM, not 0" % rc)

@@ -136,11 +136,7 @@ def main():
         write(os.path.join(WWW, "files", "report & notes.txt"), b"notes\n")
         write(os.path.join(WWW, "files", "data.json"), b"{}\n")
         os.makedirs(os.path.join(WWW, "files", "sub"))
-        suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-        res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-        failed = len(res.failures) + len(res.errors)
-        print("%d passed, %d failed" % (res.testsRun - failed, failed))
-        return 0 if res.wasSuccessful() else 1
+        return ths.run_suite(__name__)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
 

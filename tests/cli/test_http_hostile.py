@@ -30,7 +30,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_harness import (PEER, TIMEOUT, Server, connect, exchange, get, main,  # noqa: E402
-                          read_response, status_codes)
+                          read_response, status_codes, stop_class_server)
 
 SECRET = b"TOP-SECRET-" + os.urandom(8).hex().encode()
 SMUGGLED = b"SMUGGLED-ANSWER-" + os.urandom(8).hex().encode()
@@ -329,12 +329,7 @@ class HostileTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.server.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-        if rc != 0:
-            raise AssertionError("the server exited %r on SIGTERM, not 0" % rc)
+        stop_class_server(cls)
 
     def still_serving(self):
         self.assertTrue(self.server.alive(), "the server died")

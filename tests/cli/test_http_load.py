@@ -33,7 +33,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_harness import (PEER, SANITIZED, TIMEOUT, Server, connect, get, main,  # noqa: E402
-                          raise_nofile, read_response, recv_queued, status_codes, wait_until)
+                          raise_nofile, read_response, recv_queued, status_codes, stop_class_server,
+                          wait_until)
 
 PIPELINED = 100
 CLIENTS = 1000
@@ -158,12 +159,7 @@ class LoadTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.server.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-        if rc != 0:
-            raise AssertionError("the server exited %r on SIGTERM, not 0" % rc)
+        stop_class_server(cls)
 
     def assert_back_to_baseline(self, what):
         fds = wait_until(lambda: self.server.fds() <= self.base_fds + FD_SLACK and

@@ -718,6 +718,15 @@ class TestProcess(unittest.TestCase):
             self.assertFails(["serve", "-p", "0", "-d", locked], 5, "locked")
 
 
+def run_suite(module):
+    """Runs module's tests and prints the closing line ctest's log shows: the exit status."""
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module])
+    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(res.failures) + len(res.errors)
+    print("%d passed, %d failed" % (res.testsRun - failed, failed))
+    return 0 if res.wasSuccessful() else 1
+
+
 def main():
     global TMP, ROOT, BIG_SHA
     if not os.path.exists(BIN):
@@ -729,11 +738,7 @@ def main():
     os.makedirs(ROOT)
     try:
         BIG_SHA = make_tree(ROOT)
-        suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-        res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-        failed = len(res.failures) + len(res.errors)
-        print("%d passed, %d failed" % (res.testsRun - failed, failed))
-        return 0 if res.wasSuccessful() else 1
+        return run_suite(__name__)
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
 
