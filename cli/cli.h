@@ -10,6 +10,7 @@
 #define SOCKIT_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sockit/sockit.h>
 #include <sockit/tls.h>
@@ -122,6 +123,25 @@ int cli_relay_stream(sockit_sock *s, double idle, int *stdin_eof);
  * server 1: s is bound; input goes to the last peer that sent a datagram (and is not read
  * before there is one); only a signal ends it. Returns the exit status. */
 int cli_relay_dgram(sockit_sock *s, double idle, int server);
+
+/* ---- progress.c ----------------------------------------------------------------------------- */
+
+/* The progress bar of http get and ftp get/put (one stderr line redrawn at most 10 times a
+ * second). Drawn only when on; the caller decides (stderr a terminal, body to a file, not -s). */
+typedef struct cli_progress {
+    int on, ended, drawn_len;
+    int64_t total;    /* bytes in all (including already), -1 unknown */
+    uint64_t already; /* bytes a resumed transfer had before this run: not in the rate */
+    uint64_t done;    /* bytes so far, including already */
+    double start, last_draw;
+} cli_progress;
+
+/* Starts the clock; total -1 when unknown. */
+void cli_progress_start(cli_progress *p, int on, int64_t total, uint64_t already);
+/* done bytes so far (including already); total >= 0 sets or corrects the total. */
+void cli_progress_update(cli_progress *p, uint64_t done, int64_t total);
+/* Draws the final line and a newline (once; nothing when off). */
+void cli_progress_end(cli_progress *p);
 
 /* ---- subcommands ---------------------------------------------------------------------------- */
 

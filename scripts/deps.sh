@@ -7,15 +7,18 @@
 # names what is missing and carries on (the build says what fails). Cheap when nothing is
 # missing: one dpkg query per package.
 set -eu
-RUN="build-essential cmake pkg-config libssl-dev python3 netbase"
+RUN="build-essential cmake pkg-config libssl-dev zlib1g-dev python3 netbase"
 # curl and openssl: peers in the TLS and HTTP tests; clang + its runtime: make clang, the
 # sanitizers, TSan and the fuzzers; iproute2: ss for socket checks; vsftpd: the FTP tests' server;
 # netcat-openbsd: the reference the relay's delivery is compared with.
+# nginx-light: the HTTP client tests' real server; python3-pyftpdlib + python3-openssl: the FTP
+# tests' second server (and its TLS handler).
 # chromium: the real browser of tests/cli/test_http_browser.py (it skips without one).
-TEST="$RUN curl openssl clang libclang-rt-14-dev iproute2 vsftpd netcat-openbsd chromium"
+TEST="$RUN curl openssl clang libclang-rt-14-dev iproute2 vsftpd netcat-openbsd chromium nginx-light python3-pyftpdlib python3-openssl"
 # The echo benchmark's libuv peer and callgrind; the HTTP peers (h2o, nginx, libmicrohttpd,
 # http-parser, Go's net/http), the load generator (wrk) and the plots (gnuplot).
-BENCH="$TEST libuv1-dev valgrind libh2o-evloop-dev libhttp-parser-dev wrk nginx-light h2o libmicrohttpd-dev golang-go gnuplot"
+# libcurl4-openssl-dev: the in-process libcurl peer of the client benchmarks.
+BENCH="$TEST libcurl4-openssl-dev libuv1-dev valgrind libh2o-evloop-dev libhttp-parser-dev wrk h2o libmicrohttpd-dev golang-go gnuplot"
 case "${1:-run}" in
 run) PKGS=$RUN ;;
 test) PKGS=$TEST ;;
