@@ -86,62 +86,6 @@ static int streq(sockit_str s, const char *lit)
     return s.p && s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-/* ---- the request line, judged on its own ------------------------------------------------------ */
-
-/* Checks the request line p[0, n) (without its line end). Returns 0 for a valid line of HTTP/1.0
- * or 1.1, 505 for a valid line of another HTTP/d.d, -1 for anything else. */
-static int line_check(const char *p, size_t n, sockit_str *method, sockit_str *target)
-{
-    if (n && p[n - 1] == '\r') n--;
-    size_t i = 0;
-    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
-    if (i == 0 || i >= n || p[i] != ' ') return -1;
-    *method = (sockit_str){p, i};
-    size_t t = ++i;
-    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
-    if (i == t || i >= n || p[i] != ' ') return -1;
-    *target = (sockit_str){p + t, i - t};
-    i++;
-    if (n - i != 8 || memcmp(p + i, "HTTP/", 5) != 0) return -1;
-    char maj = p[i + 5], dot = p[i + 6], min = p[i + 7];
-    if (maj < '0' || maj > '9' || dot != '.' || min < '0' || min > '9') return -1;
-    return maj == '1' && (min == '0' || min == '1') ? 0 : 505;
-}
-
-/* A request line not ended yet: 1 if it is a valid method, a space and target bytes so far. */
-static int line_prefix_ok(const char *p, size_t n, size_t *target_len)
-{
-    size_t i = 0;
-    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
-    if (i == 0 || i >= n || p[i] != ' ') return 0;
-    size_t t = ++i;
-    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
-    *target_len = i - t;
-    return i == n;
-}
-
-/* A request line still arriving: 1 while p[0, n) can be the start of a valid one (method, SP,
- * target, SP, "HTTP/d.d"), so bytes that could never be a request (a TLS hello, an HTTP/2
- * preface's binary part, noise) close the connection at once rather than at the deadline. */
-static int line_plausible(const char *p, size_t n)
-{
-    static const char ver[] = "HTTP/d.d\r";
-    size_t i = 0;
-    while (i < n && sockit__http_tchar((unsigned char)p[i])) i++;
-    if (i == n) return 1;
-    if (i == 0 || p[i++] != ' ') return 0;
-    size_t t = i;
-    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f) i++;
-    if (i == n) return 1;
-    if (i == t || p[i++] != ' ') return 0;
-    for (size_t k = 0; i < n; i++, k++) {
-        if (k >= sizeof ver - 1) return 0;
-        char want = ver[k];
-        if (want == 'd' ? (p[i] < '0' || p[i] > '9') : p[i] != want) return 0;
-    }
-    return 1;
-}
-
 /* A head we refuse before it parsed: the status it deserves (400 when its line is not even a
  * request line). too_big: the head is over max_header_bytes (or never ended within it). */
 static int head_refusal(struct hconn *hc, const char *p, size_t n, int too_big, sockit_str *m,
@@ -151,14 +95,14 @@ static int head_refusal(struct hconn *hc, const char *p, size_t n, int too_big, 
     const char *lf = memchr(p, '\n', n);
     if (!lf) {
         size_t tlen;
-        if (line_prefix_ok(p, n, &tlen) && tlen > cfg->max_target) {
+        if (sockit__http_line_prefix_ok(p, n, &tlen) && tlen > cfg->max_target) {
             *m = (sockit_str){p, (size_t)((const char *)memchr(p, ' ', n) - p)};
             *t = (sockit_str){NULL, 0};
             return 414;
         }
         return 400;
     }
-    int v = line_check(p, (size_t)(lf - p), m, t);
+    int v = sockit__http_line_check(p, (size_t)(lf - p), m, t);
     if (v < 0) return 400;
     if (v == 505) return 505;
     if (t->n > cfg->max_target) return 414;
@@ -564,39 +508,6 @@ static int keep_alive_wanted(const sockit_http_req *r)
     return conn.p && sockit_http_value_has(conn, "keep-alive");
 }
 
-/* An authority as Host and absolute-form carry it (RFC 9110 7.2, RFC 3986 3.2.2): a bracketed
- * IP literal or a reg-name / IPv4 of unreserved, sub-delims and percent-escapes, then an
- * optional ":" and digits. No userinfo, spaces, slashes or other delimiters; empty_ok says
- * whether an empty host is allowed (a Host field may be empty, an http URI's host may not). */
-static int authority_ok(const char *p, size_t len, int empty_ok)
-{
-    size_t i = 0;
-    if (len && p[0] == '[') {
-        while (++i < len && p[i] != ']')
-            if (!(isxdigit((unsigned char)p[i]) || p[i] == ':' || p[i] == '.' || p[i] == 'v' ||
-                  p[i] == 'V'))
-                return 0;
-        if (i == len || i == 1) return 0;
-        i++;
-    } else {
-        for (; i < len && p[i] != ':'; i++) {
-            unsigned char c = (unsigned char)p[i];
-            if (isalnum(c) || strchr("-._~!$&'()*+,;=", c)) continue;
-            if (c == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1]) &&
-                isxdigit((unsigned char)p[i + 2])) {
-                i += 2;
-                continue;
-            }
-            return 0;
-        }
-        if (i == 0 && !empty_ok) return 0;
-    }
-    if (i < len && p[i++] != ':') return 0;
-    for (; i < len; i++)
-        if (!isdigit((unsigned char)p[i])) return 0;
-    return 1;
-}
-
 /* The Host field: exactly one in HTTP/1.1 (at most one in 1.0), a valid authority; and the
  * authority of an absolute-form target non-empty and valid (RFC 9110 4.2.1: an http URI with
  * an empty host is invalid). A failure is answered 400. */
@@ -606,7 +517,7 @@ static int host_ok(const sockit_http_req *r)
     for (size_t i = 0; i < r->msg.nheaders; i++) {
         const sockit_http_header *h = &r->msg.headers[i];
         if (!streqi(h->name, "Host")) continue;
-        if (++n > 1 || !authority_ok(h->value.p, h->value.n, 1)) return 0;
+        if (++n > 1 || !sockit__http_authority_ok(h->value.p, h->value.n, 1)) return 0;
     }
     if (r->msg.version >= 11 && n != 1) return 0;
     sockit_str t = r->msg.target;
@@ -617,7 +528,7 @@ static int host_ok(const sockit_http_req *r)
             return 0;
         const char *a = sep + 3, *end = t.p + t.n, *e = a;
         while (e < end && *e != '/' && *e != '?' && *e != '#') e++;
-        if (!authority_ok(a, (size_t)(e - a), 0)) return 0;
+        if (!sockit__http_authority_ok(a, (size_t)(e - a), 0)) return 0;
     }
     return 1;
 }
@@ -828,7 +739,7 @@ static int head_feed(struct hconn *hc, char *p, size_t n, size_t *used)
     if (end == SOCKIT_EINCOMPLETE) {
         sockit_str m = {0}, t = {0};
         const char *lf = memchr(p, '\n', n);
-        int line = lf ? line_check(p, (size_t)(lf - p), &m, &t) : line_plausible(p, n) ? 1 : -1;
+        int line = lf ? sockit__http_line_check(p, (size_t)(lf - p), &m, &t) : sockit__http_line_plausible(p, n) ? 1 : -1;
         hc->line_ok = line == 0;
         if (n >= cfg->max_header_bytes || (!lf && n > cfg->max_target + 32))
             sockit__http_raw_error(hc, head_refusal(hc, p, n, 1, &m, &t), m, t);

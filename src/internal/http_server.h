@@ -163,6 +163,19 @@ static inline int sockit__http_tchar(unsigned char ch)
            (ch && __builtin_strchr("!#$%&'*+-.^_`|~", ch));
 }
 
+/* reqline.c: the request line and authority, judged on their own (fuzz/fuzz_http_reqline.c). */
+/* p[0, n) without its LF (a final CR is allowed): 0 a valid HTTP/1.0 or 1.1 line, 505 a valid
+ * line of another HTTP/d.d, -1 anything else; method and target point into p when >= 0. */
+int sockit__http_line_check(const char *p, size_t n, sockit_str *method, sockit_str *target);
+/* A line not ended yet: 1 if p[0, n) is a method, a space and target bytes up to the end (their
+ * count in *target_len). */
+int sockit__http_line_prefix_ok(const char *p, size_t n, size_t *target_len);
+/* 1 while p[0, n) can still be the start of a valid request line ("HTTP/d.d\r" at most). */
+int sockit__http_line_plausible(const char *p, size_t n);
+/* An authority (Host, absolute-form): IP literal or reg-name, then ":" and digits; empty_ok
+ * allows an empty host. 1 valid, 0 not. */
+int sockit__http_authority_ok(const char *p, size_t len, int empty_ok);
+
 /* http_conn.c */
 extern const sockit_server_cbs sockit__http_cbs;
 /* Called when the response is complete: finishes the request if its body is done too. */
