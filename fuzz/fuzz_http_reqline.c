@@ -21,6 +21,7 @@
  *     valid while holding a byte of "/?#@ " or a control byte; an accepted port that is not
  *     digits.
  */
+#include "fuzz_http.h"
 #include "internal/http_server.h"
 
 #include <stdint.h>
@@ -32,17 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_INPUT 4096
 
-static void fail(const char *what, const char *s, size_t n)
-{
-    fprintf(stderr, "fuzz_http_reqline: %s: \"", what);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') fputc(c, stderr);
-        else fprintf(stderr, "\\x%02x", c);
-    }
-    fprintf(stderr, "\"\n");
-    abort();
-}
+/* fuzz_http.h's fail() takes bytes. */
+#define fail(what, s, n) fail(what, (const uint8_t *)(s), n)
 
 static int inside(sockit_str s, const char *p, size_t n)
 {
