@@ -36,18 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* fuzz_http.h's fail() takes bytes. */
 #define fail(what, s, n) fail(what, (const uint8_t *)(s), n)
 
-static int within(sockit_str s, const char *p, size_t n)
-{
-    return s.p >= p && s.n <= n && (size_t)(s.p - p) <= n - s.n;
-}
-
 static void check_line(const char *p, size_t n)
 {
     sockit_str m = {0}, t = {0};
     int v = sockit__http_line_check(p, n, &m, &t);
     if (v != 0 && v != 505 && v != -1) fail("line_check result", p, n);
     if (v >= 0) {
-        if (m.p != p || m.n == 0 || !within(m, p, n) || !within(t, p, n) || t.n == 0)
+        if (m.p != p || m.n == 0 || !inside(m, p, n) || !inside(t, p, n) || t.n == 0)
             fail("line_check spans", p, n);
         for (size_t i = 0; i < m.n; i++)
             if (!sockit__http_tchar((unsigned char)m.p[i])) fail("method byte", p, n);
