@@ -768,6 +768,34 @@ static void test_pool_limits(void)
     CHECK_INT(r.reused, ==, 0);
     CHECK_STR(sockit_http_resp_header(&r, "x-req"), "1");
     sockit_http_client_free(c);
+    /* One idle slot: a second origin takes it from the first. */
+    char u1[64], u2[64];
+    memset(&o, 0, sizeof o);
+    o.max_idle = 1;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    url(u1, sizeof u1, g_port, "/hello");
+    url(u2, sizeof u2, g_port2, "/hello");
+    CHECK_OK(get(c, u1, &r));
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 1);
+    CHECK_OK(get(c, u2, &r));
+    CHECK_INT(r.reused, ==, 0);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
+    sockit_http_client_close_idle(c);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
+    sockit_http_client_free(c);
+    /* An idle connection older than idle_timeout is not reused (the wait only has to be longer
+     * than the timeout: a slower machine waits longer, never shorter). */
+    memset(&o, 0, sizeof o);
+    o.idle_timeout = 0.05;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    CHECK_OK(get(c, u1, &r));
+    tu_sleep(0.1);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
+    sockit_http_client_free(c);
     sockit_http_resp_free(&r);
 }
 

@@ -374,7 +374,17 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
         }
         if (st < 0 && !(st == -ETIMEDOUT && sockit__now() < call->deadline)) return st;
     }
-    if ((r = sockit__hc_send_body(call, k)) < 0) return r;
+    if ((r = sockit__hc_send_body(call, k)) < 0) {
+        /* A server may answer and close before taking the whole body (413, 401): its answer,
+         * when one is there, says more than the broken pipe. */
+        if (r != -EPIPE && r != -ECONNRESET) return r;
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", sockit_errmsg());
+        int st = sockit__hc_read_head(call, k, got_any, 0, call->deadline);
+        if (st < 0) return sockit__failmsg(r, "%s", msg);
+        call->conn_close = 1;
+        return st;
+    }
     return sockit__hc_read_head(call, k, got_any, 0, call->deadline);
 }
 
