@@ -408,11 +408,6 @@ static int exchange(hc_call *call, const sockit_url *u, const hc_target *t, int 
         conn_close(k);
         if (reused && !got && retry_ok && r != -ETIMEDOUT && r != -ECANCELED && body_rewind(call) >= 0)
             continue;
-        if (r == SOCKIT_ECLOSED) {
-            char msg[400];
-            snprintf(msg, sizeof msg, "%s", sockit_errmsg());
-            r = sockit__failmsg(SOCKIT_EPROTO, "%s", msg);
-        }
         return r;
     }
 }
