@@ -392,9 +392,24 @@ static void test_deadlines(void)
     /* ... which a fast transfer never trips. */
     CHECK_OK(get(c, URL("/bytes?n=100000"), &r));
     sockit_http_client_free(c);
-    /* The connect timeout against an address that never answers is bounded too; a blackhole is
-     * not available on loopback, so a listener with a full backlog would be racy: the bound is
-     * checked with the whole-request timeout above instead. */
+    /* The connect timeout bounds the TLS handshake too: a listener that never accepts (the
+     * kernel completes the TCP handshake; nobody answers the ClientHello). */
+    sockit_sock *mute;
+    char mute_port[8];
+    CHECK_OK(sockit_create_server(&mute, "127.0.0.1", "0", NULL));
+    memset(&o, 0, sizeof o);
+    o.connect_timeout = 0.3;
+    o.timeout = 20;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    char tls_url[64];
+    snprintf(tls_url, sizeof tls_url, "https://127.0.0.1:%s/", tu_portstr(mute, mute_port));
+    t0 = tu_now();
+    CHECK_CODE(get(c, tls_url, &r), -ETIMEDOUT);
+    CHECK_DBL(tu_now() - t0, >=, 0.25);
+    CHECK_DBL(tu_now() - t0, <, 3.0);
+    CHECK_CONTAINS(sockit_errmsg(), "connect timeout (0.3 s)");
+    sockit_close(mute);
+    sockit_http_client_free(c);
     sockit_http_resp_free(&r);
 }
 
