@@ -501,12 +501,14 @@ static void test_credentials_across_origins(void)
     char ubuf[256], path[256], v[256];
     sockit_http_client *c = client(1, 0);
     sockit_http_resp r = {0};
-    sockit_http_field hdrs[] = {{"Cookie", "sid=1"}, {"X-Keep", "yes"}};
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%s", g_port);
+    sockit_http_field hdrs[] = {{"Cookie", "sid=1"}, {"X-Keep", "yes"}, {"Host", host}};
     sockit_http_client_req q = {0};
     q.user = "user";
     q.password = "pw";
     q.headers = hdrs;
-    q.nheaders = 2;
+    q.nheaders = 3;
     /* Same origin: credentials go along. */
     q.url = URL("/redir?n=1");
     CHECK_OK(sockit_http_client_do(c, &q, &r));
@@ -520,6 +522,8 @@ static void test_credentials_across_origins(void)
     CHECK_STR(json_get(r.body, "authorization", v, sizeof v), "");
     CHECK_STR(json_get(r.body, "cookie", v, sizeof v), "");
     CHECK_STR(json_get(r.body, "x-keep", v, sizeof v), "yes");
+    snprintf(host, sizeof host, "127.0.0.1:%s", g_port2); /* its own Host, not the caller's */
+    CHECK_STR(json_get(r.body, "host", v, sizeof v), host);
     CHECK_CONTAINS(r.url, url(other, sizeof other, g_port2, "/echo"));
     /* Another host name (same port): dropped too; and the URL's userinfo is credentials. */
     snprintf(path, sizeof path, "http://u%%40x:p%%3A@127.0.0.1:%s/abs?to=http://localhost:%s/echo",

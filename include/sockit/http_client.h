@@ -245,7 +245,8 @@ typedef struct sockit_http_resp {
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
- * Proxy-Authorization go no further once scheme, host or port change. More than max_redirects
+ * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
+ * caller's: the new origin gets its own). More than max_redirects
  * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk. A
  * 3xx without Location (or one of 300, 304, 305) is the final response.
  *
