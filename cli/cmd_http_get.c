@@ -731,9 +731,12 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
         if (t.written && t.fd == STDOUT_FILENO)
             break; /* what went to standard output cannot be taken back */
         double d = retry_delay(&r, rc, n + 1);
-        if (!quiet(o))
-            cli_error(0, "%s: %s; retrying in %g s (%ld of %ld)", url,
-                      rc ? sockit_strerror(rc) : "transient HTTP status", d, n + 1, o->retry);
+        if (!quiet(o) && rc)
+            cli_error(0, "%s: %s; retrying in %g s (%ld of %ld)", url, sockit_strerror(rc), d,
+                      n + 1, o->retry);
+        else if (!quiet(o))
+            cli_error(0, "%s: the server answered %d; retrying in %g s (%ld of %ld)", url,
+                      r.status, d, n + 1, o->retry);
         finish_file(&t); /* the next attempt opens it anew: truncated, or resumed from its size */
         wait_seconds(d);
     }

@@ -624,12 +624,14 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {tmp}/access.log;
+    log_format conn '$connection $connection_requests "$request" $status';
+    access_log {tmp}/access.log conn;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
+    types {{ text/plain txt; }}
     default_type application/octet-stream;
     sendfile on;
     keepalive_requests 100000;
@@ -670,6 +672,16 @@ class Nginx:
 
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def access_log(self):
+        """[(connection number, request number on it, request line, status)] so far."""
+        out = []
+        with open(os.path.join(self.tmp, "access.log"), errors="replace") as f:
+            for line in f:
+                m = re.match(r'(\d+) (\d+) "([^"]*)" (\d+)$', line.strip())
+                if m:
+                    out.append((int(m.group(1)), int(m.group(2)), m.group(3), int(m.group(4))))
+        return out
 
     def stop(self):
         self.proc.stop()
