@@ -604,7 +604,7 @@ static double retry_delay(const sockit_http_resp *r, int rc, long attempt)
         char *end;
         long v = strtol(ra, &end, 10);
         if (end != ra && *end == 0 && v >= 0)
-            return v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : (double)v;
+            return (double)v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : (double)v;
     }
     double d = 1;
     for (long i = 1; i < attempt && d < BACKOFF_CAP; i++)

@@ -673,8 +673,18 @@ class Nginx:
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def access_log(self):
-        """[(connection number, request number on it, request line, status)] so far."""
+    def access_log(self, pred=None, timeout=TIMEOUT):
+        """[(connection number, request number on it, request line, status)]: nginx writes a
+        line after the response went out, so a client may have it first; with pred, waits
+        (bounded) until pred(entries) holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = self._read_log()
+            if pred is None or pred(entries) or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.02)
+
+    def _read_log(self):
         out = []
         with open(os.path.join(self.tmp, "access.log"), errors="replace") as f:
             for line in f:
