@@ -187,6 +187,8 @@ class ScriptServer:
       /stall?n                head with Content-Length 2n, n bytes, then nothing (until stop)
       /stallhead              reads the request and answers nothing (until stop)
       /short?n&send           Content-Length n, send bytes, then close (early close)
+      /long?n&seed            Content-Length n, then more bytes than that (a whole stray
+                              response) on a connection kept open
       /badchunk               chunked with a size line that is not hex
       /gzip?n&seed            gzip-encoded when Accept-Encoding has gzip (Vary), else identity;
                               &deflate=1 answers deflate
@@ -353,6 +355,12 @@ class ScriptServer:
         n, k = self._n(q), self._n(q, "send")
         c.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data(k, self._n(q, "seed")))
         return False
+
+    def r_long(self, c, req, q):
+        n = self._n(q)
+        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data(n, self._n(q, "seed"))
+               + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+        return True
 
     def r_badchunk(self, c, req, q):
         c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
