@@ -770,7 +770,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
     }
     if (rc < 0 || t.werr)
         status = report(o, &t, rc < 0 ? rc : -EIO, url);
-    else if (o->fail && r.status >= 400) {
+    else if (o->fail && r.status >= 400 && !already_whole(&req, &r)) {
         if (!quiet(o))
             cli_error(0, "%s: the server answered %d %s", r.url ? r.url : url, r.status,
                       r.reason ? r.reason : "");

@@ -405,6 +405,9 @@ class TestResume(Base):
             fh.write(data(1000, 13))
         self.assertOK(get("-C", "-", "-o", f, self.url("/file?n=1000&seed=13")))
         self.assertFileSha(f, data(1000, 13))
+        r = get("-f", "-C", "-", "-o", f, "-w", "%{http_code}", self.url("/file?n=1000&seed=13"))
+        self.assertOK(r, b"416")  # the server's "nothing left" is not a failure
+        self.assertFileSha(f, data(1000, 13))
 
     def test_resume_needs_a_file(self):
         self.assertOneLineError(get("-C", "-", self.url("/file?n=1")), 1, "-C")
@@ -480,6 +483,11 @@ class TestUsage(Base):
                      ("-X", "", u), ("-o",), ("--connect-timeout", "-1", u), ("-C", "x", "-o", "f", u)):
             with self.subTest(args=args):
                 self.assertOneLineError(get(*args), 1, "sockit http get --help")
+
+    def test_bad_urls(self):
+        for url in ("http://[::1", "ftp://127.0.0.1/x", "http://127.0.0.1:99999/"):
+            with self.subTest(url=url):
+                self.assertOneLineError(get(url), 1)
 
     def test_local_file_errors(self):
         self.assertOneLineError(get("-o", "/nonexistent-dir/x", self.url("/bytes?n=5")), 5,
