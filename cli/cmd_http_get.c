@@ -526,7 +526,8 @@ static void trace(void *arg, int sent, const char *head, size_t len)
 
 /* ---- -w --------------------------------------------------------------------------------------- */
 
-static void write_var(FILE *f, const char *name, size_t n, const sockit_http_resp *r, int status)
+static void write_var(FILE *f, const char *name, size_t n, const sockit_http_resp *r, int status,
+                      const char *url)
 {
 #define IS(s) (strlen(s) == n && strncmp(name, s, n) == 0)
     if (IS("http_code") || IS("response_code"))
@@ -536,7 +537,7 @@ static void write_var(FILE *f, const char *name, size_t n, const sockit_http_res
     else if (IS("time_total"))
         fprintf(f, "%.6f", r->time_total);
     else if (IS("url_effective"))
-        fputs(r->url ? r->url : "", f);
+        fputs(r->url ? r->url : url, f); /* no response: the URL asked for, as curl */
     else if (IS("num_redirects"))
         fprintf(f, "%d", r->redirects);
     else if (IS("content_type")) {
@@ -547,7 +548,7 @@ static void write_var(FILE *f, const char *name, size_t n, const sockit_http_res
 #undef IS
 }
 
-static int write_out(const get_opts *o, const sockit_http_resp *r, int status)
+static int write_out(const get_opts *o, const sockit_http_resp *r, int status, const char *url)
 {
     char *text = NULL;
     size_t len = 0;
@@ -563,7 +564,7 @@ static int write_out(const get_opts *o, const sockit_http_resp *r, int status)
             p++;
         } else if (p[0] == '%' && p[1] == '{') {
             const char *end = strchr(p, '}');
-            write_var(f, p + 2, (size_t)(end - p - 2), r, status);
+            write_var(f, p + 2, (size_t)(end - p - 2), r, status, url);
             p = end;
         } else {
             fputc(*p, f);
@@ -779,7 +780,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
     if (finish_file(&t) < 0 && status == CLI_OK)
         status = report(o, &t, -EIO, url);
     if (o->write_out) {
-        int w = write_out(o, &r, status);
+        int w = write_out(o, &r, status, url);
         if (w && status == CLI_OK)
             status = w;
     }

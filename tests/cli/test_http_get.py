@@ -201,8 +201,9 @@ class TestOutput(Base):
         r = get("-w", "%{http_code} %{size_download} %{url_effective}\\n%%", self.url("/bytes?n=10"))
         self.assertOK(r)
         self.assertEqual(r.stdout[10:], ("200 10 %s\n%%" % self.url("/bytes?n=10")).encode())
-        r = get("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/" % hp.free_port())
-        self.assertEqual((r.returncode, r.stdout), (2, b"000"))
+        url = "http://127.0.0.1:%d/" % hp.free_port()
+        r = get("-s", "-o", "/dev/null", "-w", "%{http_code} %{url_effective} %{exitcode}", url)
+        self.assertEqual((r.returncode, r.stdout), (2, b"000 " + url.encode() + b" 2"))
         r = get("-w", "%{time_total}", "-o", "/dev/null", self.url("/bytes?n=1"))
         self.assertGreater(float(r.stdout), 0)
 
