@@ -766,7 +766,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_cli  # noqa: E402
 
-BIN = test_cli.BIN
+BIN = os.path.abspath(test_cli.BIN)  # absolute: some tests run it in another directory
 SANITIZED = "ON" in os.environ.get("SOCKIT_SANITIZED", "")
 PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
               "NO_PROXY", "ALL_PROXY")
