@@ -383,6 +383,16 @@ class TestDeadlines(Base):
         self.assertFileSha(f, data(500))
         self.assertOK(get("-Y", "1", "-y", "5", self.url("/bytes?n=1000&seed=2")), data(1000, 2))
 
+    def test_max_time_bounds_the_whole_transfer_not_each_read(self):
+        # Ten parts 0.3 s apart: every read is quick, the whole takes about 3 s.
+        r = get("-m", "1", "-o", self.path("whole"), self.url("/slow?n=10000&delay=0.3"))
+        self.assertOneLineError(r, 2)
+        self.assertLess(r.elapsed, 10)
+
+    def test_connect_timeout_does_not_limit_the_body(self):
+        r = get("--connect-timeout", "0.3", self.url("/slow?n=10000&delay=0.1&seed=6"))
+        self.assertOK(r, data(10000, 6))
+
     def test_slow_body_within_max_time(self):
         r = get("-m", "20", self.url("/slow?n=5000&delay=0.05&seed=5"))
         self.assertOK(r, data(5000, 5))
