@@ -84,7 +84,7 @@ typedef struct sockit_http_client_opts {
     uint64_t max_decoded;    /* with accept_encoding: a decoded body larger than this is
                                 SOCKIT_ETOOLONG (decompression bombs); 0: 1 GiB */
     size_t max_header_bytes; /* a response head (each 1xx and the final one) larger than this
-                                is SOCKIT_EPROTO; 0: 64 KiB */
+                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB */
     int max_idle;            /* idle connections kept for reuse; 0: 8; < 0: none (every request
                                 closes its connection: "Connection: close" is sent) */
     double idle_timeout;     /* an idle connection older than this is not reused: 0: 60 s */
@@ -245,7 +245,8 @@ typedef struct sockit_http_resp {
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
- * Proxy-Authorization go no further once scheme, host or port change. More than max_redirects
+ * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
+ * caller's: the new origin gets its own). More than max_redirects
  * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk. A
  * 3xx without Location (or one of 300, 304, 305) is the final response.
  *
