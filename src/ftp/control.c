@@ -220,7 +220,7 @@ int sockit__ftp_parse_pasv(const char *t, size_t len, unsigned char ip[4], int *
         }
         int n = 0, digits = 0;
         while (i < len && isdigit((unsigned char)t[i]) && digits < 4) n = n * 10 + (t[i++] - '0'), digits++;
-        if (!digits || n > 255) goto bad;
+        if (!digits || digits > 3 || n > 255) goto bad;
         v[k] = n;
     }
     for (int k = 0; k < 4; k++) ip[k] = (unsigned char)v[k];
