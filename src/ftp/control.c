@@ -121,8 +121,9 @@ int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
         if (got == 0)
             return broken(f, sockit__failmsg(SOCKIT_ECLOSED, "ftp %s: the server closed the "
                                              "control connection", f->host));
-        if (got < 0)
+        if (got == SOCKIT_ETLS) /* the TLS layer's message says it best */
             return broken(f, sockit__fail_ctx(mark, (int)got, "ftp %s: reading a reply", f->host));
+        if (got < 0) return broken(f, sockit__fail((int)got, "ftp %s: reading a reply", f->host));
     }
 }
 
