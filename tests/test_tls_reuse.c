@@ -147,8 +147,8 @@ static void test_reuse_from_plain(void)
     sockit_tls_ctx_free(sctx);
     sockit_tls_ctx_free(cctx);
 }
+
 /* ---- chained sessions: FTPS data connections, one ticket each ------------------------------ */
-/* ---- single-use tickets: the chain FTPS data connections follow ---------------------------- */
 
 struct many {
     sockit_sock *l;
