@@ -577,6 +577,30 @@ static void test_server_sends_half(void)
     ftpu_stop(&s);
 }
 
+static void test_ipv6(void)
+{
+    NEED_SERVER(s, "v6");
+    put_text(s.home, "a.txt", "0123456789\n");
+    for (int active = 0; active <= 1; active++) {
+        TU_CTX("%s", active ? "active (EPRT |2|)" : "passive (EPSV)");
+        sockit_ftp_opts o = {.active = active, .timeout = 10};
+        sockit_ftp *f = NULL;
+        CHECK_OK(sockit_ftp_connect(&f, "::1", s.port, &o));
+        if (!f) continue;
+        CHECK_OK(sockit_ftp_login(f, "user", "secret"));
+        struct mem m = {.n = 0};
+        uint64_t n;
+        CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n));
+        CHECK_INT(m.n, ==, 11);
+        ftpu_names l = {0};
+        CHECK_OK(sockit_ftp_nlst(f, NULL, ftpu_add_line, &l));
+        CHECK_INT(l.count, ==, 2);
+        CHECK_CONTAINS(l.buf, "a.txt\n");
+        sockit_ftp_close(f);
+    }
+    ftpu_stop(&s);
+}
+
 /* ---- FTPS and URLs ------------------------------------------------------------------------ */
 
 static void test_ftps_explicit(void)
@@ -735,6 +759,7 @@ int main(void)
     TU_RUN(test_keepalive_noops, 60);
     TU_RUN(test_epsv_refused, 60);
     TU_RUN(test_pasv_wrong_address, 60);
+    TU_RUN(test_ipv6, 60);
     TU_RUN(test_server_sends_half, 60);
     TU_RUN(test_ftps_explicit, 120);
     TU_RUN(test_open_url, 60);
