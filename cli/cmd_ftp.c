@@ -89,6 +89,8 @@ typedef struct ftp_cli {
     sockit_tls_ctx *ctx; /* made once, for every TLS session of the command */
     sockit_ftp *f;       /* the open session, kept for the next URL of the same origin */
     char origin[1024];   /* its scheme://userinfo@host:port */
+    int in_fd;           /* put: FILE, open (-1: standard input, or not put) */
+    struct stat in_st;
     int show_progress;   /* the current transfer draws a bar */
     cli_progress prog;
 } ftp_cli;
@@ -453,12 +455,11 @@ static int get_fail(ftp_cli *c, int rc, const sink *k, uint64_t offset, uint64_t
     return status;
 }
 
-static int do_get(ftp_cli *c, const char *path)
+/* Downloads path into local (NULL: standard output). */
+static int do_get(ftp_cli *c, const char *path, const char *local)
 {
-    char buf[PATH_CAP + 256];
-    sink k = {.fd = -1};
-    int rc = local_name(c, path, buf, sizeof buf, &k.local);
-    if (rc) return rc;
+    sink k = {.fd = -1, .local = local};
+    int rc;
     uint64_t offset = 0, got = 0;
     if (c->resume && (rc = resume_point(c, path, &k, &offset)) != 0)
         return rc < 0 ? CLI_OK : rc;
@@ -526,27 +527,28 @@ static int put_stdin(ftp_cli *c, const char *path)
     return CLI_OK;
 }
 
-static int put_file(ftp_cli *c, const char *file, const char *path)
+/* put's FILE, opened before any connection is made (a missing file costs none): into c->in_fd
+ * and c->in_st. 0, or the exit status 5 after the message. */
+static int open_input(ftp_cli *c, const char *file)
 {
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return cli_error(CLI_FILE, "%s: %s", file, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return cli_error(CLI_FILE, "%s: %s", file, strerror(EISDIR));
-    }
+    if (strcmp(file, "-") == 0) return 0;
+    c->in_fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (c->in_fd < 0 || fstat(c->in_fd, &c->in_st) < 0)
+        return cli_error(CLI_FILE, "%s: %s", file, strerror(errno));
+    if (S_ISDIR(c->in_st.st_mode)) return cli_error(CLI_FILE, "%s: %s", file, strerror(EISDIR));
+    return 0;
+}
+
+static int put_file(ftp_cli *c, const char *path)
+{
+    const struct stat st = c->in_st;
     uint64_t sent = 0;
     int regular = S_ISREG(st.st_mode);
     c->show_progress = !c->silent && isatty(STDERR_FILENO);
     cli_progress_start(&c->prog, c->show_progress, regular ? (int64_t)st.st_size : -1, 0);
     cli_errmsg_mark();
     int rc = sockit_ftp_stor_fd(c->f, path, c->resume ? SOCKIT_FTP_RESUME : SOCKIT_FTP_STORE, 0,
-                                fd, &sent);
-    close(fd);
+                                c->in_fd, &sent);
     if (rc == 0) cli_progress_end(&c->prog);
     else if (c->show_progress) fputc('\n', stderr);
     if (rc < 0) return op_fail(c, rc, "put");
@@ -554,7 +556,9 @@ static int put_file(ftp_cli *c, const char *file, const char *path)
     return regular ? check_upload(c, path, (uint64_t)st.st_size) : CLI_OK;
 }
 
-static int do_put(ftp_cli *c, const char *file, char *path, size_t cap)
+/* The remote path of put: a URL ending in '/' (or without a path) gets FILE's name. 0, or
+ * CLI_USAGE after the message. */
+static int put_path(ftp_cli *c, const char *file, char *path, size_t cap)
 {
     int from_stdin = strcmp(file, "-") == 0;
     size_t n = strlen(path);
@@ -567,19 +571,32 @@ static int do_put(ftp_cli *c, const char *file, char *path, size_t cap)
     }
     if (from_stdin && c->resume)
         return cli_usage_error(c->name, "-C needs a file (standard input cannot seek)");
+    return 0;
+}
+
+static int do_put(ftp_cli *c, const char *file, const char *path)
+{
+    int from_stdin = strcmp(file, "-") == 0;
     if (c->verbose) fprintf(stderr, "* put %s -> %s%s\n", from_stdin ? "stdin" : file, path,
                             c->resume ? " (resuming)" : "");
-    return from_stdin ? put_stdin(c, path) : put_file(c, file, path);
+    return from_stdin ? put_stdin(c, path) : put_file(c, path);
 }
 
 /* ---- rm, mkdir ------------------------------------------------------------------------------ */
 
-static int do_simple(ftp_cli *c, char *path)
+/* rm and mkdir need a path (a trailing '/' is dropped). 0, or CLI_USAGE after the message. */
+static int target_path(ftp_cli *c, char *path)
 {
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/') path[--n] = '\0';
-    if (n == 0) return cli_usage_error(c->name, "the URL names no %s",
-                                       strcmp(c->sub, "rm") == 0 ? "file" : "directory");
+    if (n == 0 || strcmp(path, "/") == 0)
+        return cli_usage_error(c->name, "the URL names no %s",
+                               strcmp(c->sub, "rm") == 0 ? "file" : "directory");
+    return 0;
+}
+
+static int do_simple(ftp_cli *c, const char *path)
+{
     cli_errmsg_mark();
     int rc = strcmp(c->sub, "rm") == 0 ? sockit_ftp_dele(c->f, path) : sockit_ftp_mkd(c->f, path);
     if (rc < 0) return op_fail(c, rc, c->sub);
@@ -660,23 +677,30 @@ static int check_args(ftp_cli *c, int nargs)
     return 0;
 }
 
-/* One URL: its session, then the operation. */
+/* One URL: what it names checked (a usage error costs no connection), its session, then the
+ * operation. */
 static int run_one(ftp_cli *c, const char *url, const char *file)
 {
-    char path[PATH_CAP];
+    char path[PATH_CAP], local_buf[PATH_CAP + 256];
+    const char *local = NULL;
     size_t origin_len = 0;
     int rc = parse_url(c, url, &origin_len, path, sizeof path - 256);
     if (rc) return rc;
-    if ((rc = use_session(c, url, origin_len)) != 0) return rc;
-    if (strcmp(c->sub, "ls") == 0) return do_ls(c, path);
-    if (strcmp(c->sub, "get") == 0) return do_get(c, path);
-    if (strcmp(c->sub, "put") == 0) return do_put(c, file, path, sizeof path);
+    int ls = strcmp(c->sub, "ls") == 0, get = strcmp(c->sub, "get") == 0,
+        put = strcmp(c->sub, "put") == 0;
+    if (get) rc = local_name(c, path, local_buf, sizeof local_buf, &local);
+    else if (put) rc = put_path(c, file, path, sizeof path);
+    else if (!ls) rc = target_path(c, path);
+    if (rc || (rc = use_session(c, url, origin_len)) != 0) return rc;
+    if (ls) return do_ls(c, path);
+    if (get) return do_get(c, path, local);
+    if (put) return do_put(c, file, path);
     return do_simple(c, path);
 }
 
 static int sub_main(const char *sub, int argc, char **argv)
 {
-    ftp_cli c = {.sub = sub};
+    ftp_cli c = {.sub = sub, .in_fd = -1};
     snprintf(c.name, sizeof c.name, "ftp %s", sub);
     int rc = parse_opts(&c, argc, argv);
     if (rc) return rc < 0 ? CLI_OK : rc;
@@ -685,7 +709,11 @@ static int sub_main(const char *sub, int argc, char **argv)
     if ((rc = check_args(&c, nargs)) != 0) return rc;
     char **urls = strcmp(sub, "put") == 0 ? args + 1 : args;
     int nurls = strcmp(sub, "put") == 0 ? 1 : nargs;
-    if ((rc = make_ctx(&c, nurls, urls)) != 0) return rc;
+    if ((strcmp(sub, "put") == 0 && (rc = open_input(&c, args[0])) != 0) ||
+        (rc = make_ctx(&c, nurls, urls)) != 0) {
+        if (c.in_fd >= 0) close(c.in_fd);
+        return rc;
+    }
     c.deadline = cli_now() + c.max_time;
     int status = CLI_OK;
     for (int i = 0; i < nurls; i++) {
@@ -695,6 +723,7 @@ static int sub_main(const char *sub, int argc, char **argv)
     }
     close_session(&c);
     sockit_tls_ctx_free(c.ctx);
+    if (c.in_fd >= 0) close(c.in_fd);
     return status;
 }
 
