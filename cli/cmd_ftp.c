@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,10 +146,12 @@ static const char *base_name(const char *path)
 
 /* ---- the session ---------------------------------------------------------------------------- */
 
-static void close_session(ftp_cli *c)
+/* Ends the session: politely (QUIT, and its reply waited for) after success; after a failure
+ * without waiting, since a server that stalled or broke would make us wait once more. */
+static void close_session(ftp_cli *c, int polite)
 {
     if (c->f) {
-        (void)sockit_ftp_quit(c->f);
+        if (polite) (void)sockit_ftp_quit(c->f);
         sockit_ftp_close(c->f);
     }
     c->f = NULL;
@@ -215,7 +218,7 @@ static int use_session(ftp_cli *c, const char *url, size_t origin_len)
 {
     if (c->f && strlen(c->origin) == origin_len && strncmp(c->origin, url, origin_len) == 0)
         return 0;
-    close_session(c);
+    close_session(c, 1);
     double left = time_left(c);
     if (left < 0) return timed_out(c);
     sockit_ftp_opts o = {.timeout = left, .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
@@ -256,7 +259,7 @@ static int op_fail(ftp_cli *c, int rc, const char *what)
     int status = c->timed_out ? timed_out(c) : cli_fail(rc, what);
     c->timed_out = 0;
     show_reply(c);
-    close_session(c);
+    close_session(c, 0);
     return status;
 }
 
@@ -339,7 +342,7 @@ static int do_ls(ftp_cli *c, const char *path)
         rc = sockit_ftp_nlst(c->f, dir, on_nlst, &l);
     if (fflush(stdout) != 0 && !l.out_err) l.out_err = errno ? errno : EIO;
     if (l.out_err) {
-        close_session(c);
+        close_session(c, 0);
         return cli_error(CLI_FILE, "standard output: %s", strerror(l.out_err));
     }
     if (rc < 0) return op_fail(c, rc, "ls");
@@ -444,7 +447,7 @@ static int resume_point(ftp_cli *c, const char *path, sink *k, uint64_t *offset)
 static int get_fail(ftp_cli *c, int rc, const sink *k, uint64_t offset, uint64_t got)
 {
     if (k->err) {
-        close_session(c);
+        close_session(c, 0);
         return cli_error(CLI_FILE, "%s: %s", k->local ? k->local : "standard output",
                          strerror(k->err));
     }
@@ -505,7 +508,7 @@ static int check_upload(ftp_cli *c, const char *path, uint64_t want)
     if (!(sockit_ftp_features(c->f) & SOCKIT_FTP_FEAT_SIZE)) return CLI_OK;
     if (sockit_ftp_size(c->f, path, &size) < 0) return CLI_OK;
     if (size == want) return CLI_OK;
-    close_session(c);
+    close_session(c, 0);
     return cli_error(CLI_PROTO, "upload incomplete: the server has %llu bytes of %s, not %llu",
                      (unsigned long long)size, path, (unsigned long long)want);
 }
@@ -519,7 +522,7 @@ static int put_stdin(ftp_cli *c, const char *path)
     cli_errmsg_mark();
     int rc = sockit_ftp_stor(c->f, path, SOCKIT_FTP_STORE, 0, on_read, &s, &sent);
     if (s.err) {
-        close_session(c);
+        close_session(c, 0);
         return cli_error(CLI_FILE, "standard input: %s", strerror(s.err));
     }
     if (rc < 0) return op_fail(c, rc, "put");
@@ -721,7 +724,7 @@ static int sub_main(const char *sub, int argc, char **argv)
         if (rc && status == CLI_OK) status = rc;
         if (rc == CLI_USAGE) break;
     }
-    close_session(&c);
+    close_session(&c, 1);
     sockit_tls_ctx_free(c.ctx);
     if (c.in_fd >= 0) close(c.in_fd);
     return status;

@@ -344,7 +344,7 @@ class TestPyftpd(PyftpdBase):
         self.assertEqual(self.read(os.path.join(out, "b.txt")), b"B" * 200)
         self.assertEqual(self.read(os.path.join(out, "empty")), b"")
         # Several URLs of one server share one session: one login.
-        self.assertEqual(self.log(s).count("USER"), 3, self.log(s))
+        self.assertEqual(len(re.findall(r"\] USER \S+ 331", self.log(s))), 3, self.log(s))
         # One that fails does not stop the others; the status is the failure's.
         os.remove(os.path.join(out, "a.txt"))
         r = self.sockit("get", "-o", out, s.url("/d/nope"), s.url("/d/a.txt"))
