@@ -151,5 +151,6 @@ int cli_listen_main(int argc, char **argv);
 int cli_echo_main(int argc, char **argv);
 int cli_http_main(int argc, char **argv);
 int cli_http_get_main(int argc, char **argv); /* cmd_http_get.c, called by cli_http_main */
+int cli_ftp_main(int argc, char **argv);
 
 #endif /* SOCKIT_CLI_H */

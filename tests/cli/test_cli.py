@@ -247,14 +247,6 @@ class TestCommand(Base):
                 self.assertEqual(r.stdout, run(name, "--help").stdout)
         self.assertOneLineError(run("help", "nosuch"), 1, "nosuch")
 
-    def test_planned_commands_say_not_built_yet(self):
-        for name in ("ftp",):
-            with self.subTest(name=name):
-                err = self.assertOneLineError(run(name, "get", "ftp://127.0.0.1/"), 1,
-                                              "not built yet")
-                self.assertIn(name, err)
-                self.assertNotIn("unknown", err)
-
     def test_long_option_with_a_value_it_does_not_take(self):
         for cmd in ("connect", "listen", "resolve", "echo"):
             with self.subTest(cmd=cmd):
