@@ -66,50 +66,21 @@ PY_GET=$HERE/peers/http_client_get.py
 TSV=$BUILD/bench/client_results.tsv
 RUN_BOUND=300    # seconds any one client run may take before it is killed
 
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 TMP=$(mktemp -d)
 NGINX_PG=""
 STATUS=0
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
-    if [ -n "$NGINX_PG" ]; then
-        kill -TERM -- "-$NGINX_PG" 2>/dev/null
-        local tries=100
-        while kill -0 -- "-$NGINX_PG" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
-        kill -KILL -- "-$NGINX_PG" 2>/dev/null
-        wait "$NGINX_PG" 2>/dev/null
-    fi
+    [ -n "$NGINX_PG" ] && stop_group "$NGINX_PG"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-note() { printf '%s\n' "$*"; }
-
 NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
-    PIN_SRV="taskset -c 0"; PIN_CL="taskset -c 1"
-    PINNING="nginx pinned to CPU 0, the client to CPU 1 (taskset)"
-else
-    PIN_SRV=""; PIN_CL=""
-    PINNING="NOT pinned (fewer than 2 cores or no taskset): nginx and the client share CPUs"
-fi
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# cpu_ticks PGID: utime+stime+cutime+cstime of every process in the group, in clock ticks.
-cpu_ticks() {
-    local p line sum=0
-    for p in $(pgrep -g "$1"); do
-        { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue   # exited meanwhile
-        line=${line##*) }
-        # shellcheck disable=SC2086
-        set -- $line
-        sum=$((sum + ${12} + ${13} + ${14} + ${15}))
-    done
-    echo "$sum"
-}
+set_pinning nginx "the client"
 
 # ---- nginx -------------------------------------------------------------------------------------
 DOCS=$TMP/www
@@ -232,9 +203,6 @@ show_cmd() {
     printf '%s' "$s"
 }
 
-# field LINE KEY: the value of key=value in a line.
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-
 declare -A V   # V[load.client] = space-separated values per round: "wall cpu srv" triples
 # run_one NAME LOAD [warm-up]: one timed run; appends its figures to V[LOAD.NAME] (not for a
 # warm-up run). A failed run is reported.
@@ -270,10 +238,8 @@ run_one() {
 
 # median I LOAD.NAME: the median of the I-th figure (1 wall, 2 cpu, 3 srv) of the runs.
 median() {
-    # shellcheck disable=SC2086  # split on purpose: one round per word
-    printf '%s\n' ${V[$2]:-} | cut -d, -f"$1" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2];
-                                  else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    # shellcheck disable=SC2086,SC2046  # split on purpose: one round per word
+    median_of $(printf '%s\n' ${V[$2]:-} | cut -d, -f"$1")
 }
 
 # ---- callgrind -----------------------------------------------------------------------------------
@@ -358,7 +324,6 @@ if [ "$PERF" = 1 ] && [ -z "${SKIP[sockit_get]:-}" ] && command -v perf >/dev/nu
 fi
 
 # ---- the tables ----------------------------------------------------------------------------------
-ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN{ if (a == "" || b == "" || b + 0 <= 0) print "-"; else printf "%.2f", a/b }'; }
 declare -A M   # M[load.client.metric]: rate (MB/s or req/s), cpu (client, µs/req or s), srv
 for load in $LOADS; do
     for c in "${up[@]}"; do

@@ -15,12 +15,7 @@
  */
 #include <curl/curl.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "get_args.h"
 
 struct sink {
     int fd;              /* -1: count only */
@@ -48,35 +43,21 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 int main(int argc, char **argv)
 {
-    long count = 1;
-    long long expect = -1;
-    const char *out = NULL;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:o:e:")) != -1) {
-        if (opt == 'n') count = strtol(optarg, NULL, 10);
-        else if (opt == 'o') out = optarg;
-        else if (opt == 'e') expect = strtoll(optarg, NULL, 10);
-        else goto usage;
-    }
-    if (optind != argc - 1 || count < 1) goto usage;
-
-    struct sink sink = {.fd = -1};
-    if (out && (sink.fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        fprintf(stderr, "libcurl_get: open %s: %s\n", out, strerror(errno));
-        return 1;
-    }
+    struct get_args a;
+    int rc = get_args_parse(&a, argc, argv, "libcurl_get");
+    if (rc) return rc;
+    struct sink sink = {.fd = a.fd};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
     CURL *h = curl_easy_init();
     if (!h) return 1;
-    curl_easy_setopt(h, CURLOPT_URL, argv[optind]);
+    curl_easy_setopt(h, CURLOPT_URL, a.url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 102400L);
 
     unsigned long long total = 0;
     long i, status = 0;
-    int rc = 0;
-    for (i = 0; i < count; i++) {
+    for (i = 0; i < a.count; i++) {
         sink.n = 0;
         CURLcode res = curl_easy_perform(h);
         if (res != CURLE_OK) {
@@ -85,7 +66,7 @@ int main(int argc, char **argv)
             break;
         }
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (status != 200 || (expect >= 0 && sink.n != (unsigned long long)expect)) {
+        if (status != 200 || (a.expect >= 0 && sink.n != (unsigned long long)a.expect)) {
             fprintf(stderr, "libcurl_get: request %ld: status %ld, %llu bytes\n", i + 1, status, sink.n);
             rc = 1;
             break;
@@ -97,8 +78,4 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     if (sink.fd >= 0 && close(sink.fd) < 0) rc = 1;
     return rc;
-
-usage:
-    fprintf(stderr, "usage: libcurl_get [-n COUNT] [-o FILE] [-e BYTES] URL\n");
-    return 2;
 }
