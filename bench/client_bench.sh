@@ -82,65 +82,27 @@ trap 'exit 130' INT TERM
 NCPU=$(nproc)
 set_pinning nginx "the client"
 
-# ---- nginx -------------------------------------------------------------------------------------
+# ---- nginx (its configuration: nginx_conf in bench/lib.sh, one worker) ---------------------------
 DOCS=$TMP/www
 mkdir -p "$DOCS"
 chmod 755 "$TMP" "$DOCS"
 
-nginx_conf() {   # nginx_conf DIR PORT
-    cat >"$1/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-master_process on;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    open_file_cache max=100 inactive=60s;
-    open_file_cache_valid 60s;
-    keepalive_requests 100000;
-    keepalive_timeout 60s;
-    client_body_temp_path $1/client_body;
-    proxy_temp_path $1/proxy;
-    fastcgi_temp_path $1/fastcgi;
-    uwsgi_temp_path $1/uwsgi;
-    scgi_temp_path $1/scgi;
-    server {
-        listen $HOST:$2;
-        root $DOCS;
-    }
-}
-EOF
-}
-
 # start_nginx: on a free port, in its own process group (setsid), pinned; polls it with curl
 # until it answers (20 s). A port taken between free_port and nginx's bind is retried, twice.
 start_nginx() {
-    local attempt port dir pid tries
+    local attempt port dir pid
     for attempt in 1 2 3; do
         port=$(free_port)
         dir=$TMP/nginx.$attempt; mkdir -p "$dir"
-        nginx_conf "$dir" "$port"
+        nginx_conf "$dir" "$HOST" "$port" 1 "$DOCS"
         # shellcheck disable=SC2086
         setsid $PIN_SRV nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/out" 2>"$dir/err" </dev/null &
         pid=$!
-        tries=400
-        while [ "$tries" -gt 0 ]; do
-            if curl -sf -o /dev/null --max-time 2 "http://$HOST:$port/small.txt"; then
-                NGINX_PG=$pid; PORT=$port
-                note "nginx: port $port, pid $pid: nginx -p $dir/ -c $dir/nginx.conf ($PIN_SRV)"
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05; tries=$((tries - 1))
-        done
+        if wait_ready "http://$HOST:$port/small.txt" "$pid"; then
+            NGINX_PG=$pid; PORT=$port
+            note "nginx: port $port, pid $pid: nginx -p $dir/ -c $dir/nginx.conf ($PIN_SRV)"
+            return 0
+        fi
         kill -KILL -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null
         note "nginx attempt $attempt on port $port failed: $(tail -c 300 "$dir/err") $(tail -c 300 "$dir/error.log" 2>/dev/null)"
     done

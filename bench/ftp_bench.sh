@@ -135,7 +135,7 @@ url() {
 # start SERVER: on a free port, in its own process group, pinned; ready when curl lists its root
 # (20 s at most). A port taken between free_port and the bind is retried, twice.
 start() {
-    local name=$1 attempt port dir root pid tries py
+    local name=$1 attempt port dir root pid py
     for attempt in 1 2 3; do
         port=$(free_port)
         dir=$TMP/$name.$attempt root=$dir/root
@@ -156,16 +156,11 @@ start() {
         esac
         pid=$!
         PORT[$name]=$port
-        tries=400
-        while [ "$tries" -gt 0 ]; do
-            if curl -sf -o /dev/null --max-time 2 "$(url "$name" "")"; then
-                PG[$name]=$pid; ROOT[$name]=$root
-                note "$name: port $port, pid $pid, serving $root"
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05; tries=$((tries - 1))
-        done
+        if wait_ready "$(url "$name" "")" "$pid"; then
+            PG[$name]=$pid; ROOT[$name]=$root
+            note "$name: port $port, pid $pid, serving $root"
+            return 0
+        fi
         stop_group "$pid"
         note "$name attempt $attempt on port $port failed: $(tail -c 300 "$dir/err")"
     done

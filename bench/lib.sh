@@ -4,9 +4,11 @@
 #   free_port               a TCP port free on 127.0.0.1 a moment ago
 #   cpu_ticks PGID          CPU time of a process group, in clock ticks
 #   stop_group PGID         SIGTERM the group, up to 5 s, then SIGKILL what is left; reap
+#   wait_ready URL PID      polls URL with curl until it answers (20 s at most, while PID lives)
 #   field LINE KEY          the value of key=value in a line
 #   ratio A B               A/B to two decimals, "-" when either is missing or B is not > 0
 #   median_of V...          the median of the numbers given ("" for none)
+#   nginx_conf DIR HOST PORT WORKERS ROOT   an nginx configuration (below)
 #   set_pinning SERVER CLIENT   sets PIN_SRV and PIN_CL (taskset -c 0 / -c 1 on 2+ CPUs) and
 #                           PINNING, a sentence naming what was pinned (SERVER, CLIENT: names)
 
@@ -43,6 +45,17 @@ stop_group() {
     return 0
 }
 
+# wait_ready URL PID: polls URL with curl until it answers (0), PID exits or 20 s pass (1).
+wait_ready() {
+    local tries=400
+    while [ "$tries" -gt 0 ]; do
+        curl -sf -o /dev/null --max-time 2 "$1" && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05; tries=$((tries - 1))
+    done
+    return 1
+}
+
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 ratio() {
@@ -64,4 +77,42 @@ set_pinning() {
         PIN_SRV=""; PIN_CL=""
         PINNING="NOT pinned (fewer than 2 cores or no taskset): $1 and $2 share CPUs"
     fi
+}
+
+# nginx_conf DIR HOST PORT WORKERS ROOT: writes DIR/nginx.conf, nginx serving ROOT on HOST:PORT
+# with the fast static-file settings its documentation gives (sendfile, tcp_nopush,
+# open_file_cache), in the foreground (daemon off), no access log, everything else in DIR.
+# keepalive_requests is raised from its default 1000 so that one client connection lasts a whole
+# run (wrk's in http_bench.sh, the 10,000-request loop in client_bench.sh). Start it with
+# `nginx -p DIR/ -e DIR/error.log -c DIR/nginx.conf`.
+nginx_conf() {
+    cat >"$1/nginx.conf" <<EOF
+user root;
+worker_processes $4;
+daemon off;
+master_process on;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    keepalive_requests 100000;
+    client_body_temp_path $1/client_body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fastcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
+    server {
+        listen $2:$3;
+        root $5;
+    }
+}
+EOF
 }
