@@ -37,7 +37,8 @@
 # CLIENT_BENCH_CLIENTS (default "sockit sockit_get curl libcurl python"), CLIENT_BENCH_LOADS
 # (default "bulk-null bulk-file small"), CLIENT_BENCH_SPARSE (0), CLIENT_BENCH_CALLGRIND (1; 0
 # skips), CLIENT_BENCH_CG_COUNT (2000), CLIENT_BENCH_CG_BASE (200), CLIENT_BENCH_PERF (0; 1 records
-# `perf record -g` of sockit_get's small loop and prints the top symbols).
+# `perf record -g` of sockit_get's small loop and prints the top symbols), CLIENT_BENCH_SOCKIT (the
+# sockit binary; default BUILD/bin/sockit).
 # Exit status: non-zero only if nginx fails to start or an installed client fails a run.
 set -u
 set +m   # no job control: setsid must exec in place, so the pid we hold is the group id
@@ -58,7 +59,7 @@ CG_BASE=${CLIENT_BENCH_CG_BASE:-200}
 PERF=${CLIENT_BENCH_PERF:-0}
 HOST=127.0.0.1
 TICK=$(getconf CLK_TCK)
-SOCKIT=$BUILD/bin/sockit
+SOCKIT=${CLIENT_BENCH_SOCKIT:-$BUILD/bin/sockit}
 RUSAGE=$BUILD/bench/bench_rusage_run
 SOCKIT_GET=$BUILD/bench/bench_sockit_get
 LIBCURL_GET=$BUILD/bench/bench_libcurl_get

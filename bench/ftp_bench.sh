@@ -23,7 +23,8 @@
 #        and removed after each run)
 #   put  STOR of big.bin into up/ on the server (the server's copy's size checked, then removed)
 # Clients:
-#   sockit   BUILD/bin/sockit ftp get [--tls] -o DEST URL | ftp put [--tls] FILE URL
+#   sockit   BUILD/bin/sockit ftp get -s [--tls --cacert CERT] -o DEST URL
+#                             | ftp put -s [--tls --cacert CERT] FILE URL
 #   curl     curl -s [--ssl-reqd --cacert CERT] -o DEST URL | -T FILE URL
 #   ftplib   python3 bench/peers/ftplib_xfer.py [--tls --cafile CERT] get URL DEST | put FILE URL
 #            (256 KiB blocks; data connections resume the TLS session, see the peer)
@@ -33,7 +34,8 @@
 # (default 3); each figure is the median.
 # Knobs (environment): SIZE (bytes, default 1073741824), FTP_BENCH_RUNS (3), FTP_BENCH_SERVERS
 # ("vsftpd pyftpdlib"), FTP_BENCH_MODES ("plain tls"), FTP_BENCH_DIRS ("get put"),
-# FTP_BENCH_CLIENTS ("sockit curl ftplib"), FTP_BENCH_DEST (null), FTP_BENCH_SPARSE (0).
+# FTP_BENCH_CLIENTS ("sockit curl ftplib"), FTP_BENCH_DEST (null), FTP_BENCH_SPARSE (0),
+# FTP_BENCH_SOCKIT (the sockit binary; default BUILD/bin/sockit).
 # Exit status: non-zero only if an installed server fails to start or an installed client fails
 # a run.
 set -u
@@ -52,7 +54,7 @@ DEST_KIND=${FTP_BENCH_DEST:-null}
 SPARSE=${FTP_BENCH_SPARSE:-0}
 HOST=127.0.0.1
 TICK=$(getconf CLK_TCK)
-SOCKIT=$BUILD/bin/sockit
+SOCKIT=${FTP_BENCH_SOCKIT:-$BUILD/bin/sockit}
 RUSAGE=$BUILD/bench/bench_rusage_run
 FTPLIB=$HERE/peers/ftplib_xfer.py
 PYFTPD=$HERE/peers/pyftpd_server.py
@@ -184,18 +186,18 @@ available() {   # available CLIENT: 0 when it can run, else SKIP[CLIENT] says wh
 }
 
 # client_cmd CLIENT SERVER MODE DIR: fills CMD; sets DEST (get) or REMOTE (put: the server's file).
-SOCKIT_CAFLAG=""   # how sockit is told to trust CERT: "--cacert" or "" (SSL_CERT_FILE)
+SOCKIT_CAFLAG=""   # "--cacert" when sockit ftp has it, else "" (then SSL_CERT_FILE tells it)
 client_cmd() {
-    local c=$1 s=$2 mode=$3 dir=$4 u tls=() name
+    local c=$1 s=$2 mode=$3 dir=$4 u name
     name="up/$c.bin"
     if [ "$dir" = get ]; then u=$(url "$s" big.bin); else u=$(url "$s" "$name"); REMOTE=${ROOT[$s]}/$name; fi
     DEST=/dev/null; [ "$DEST_KIND" = file ] && DEST=$TMP/dl.bin
     case $c in
         sockit)
             if [ "$mode" = tls ]; then
-                tls=(--tls); [ -n "$SOCKIT_CAFLAG" ] && tls+=("$SOCKIT_CAFLAG" "$CERT")
-                CMD=(env "SSL_CERT_FILE=$CERT" "$SOCKIT" ftp "$dir" "${tls[@]}")
-            else CMD=("$SOCKIT" ftp "$dir"); fi
+                if [ -n "$SOCKIT_CAFLAG" ]; then CMD=("$SOCKIT" ftp "$dir" -s --tls --cacert "$CERT")
+                else CMD=(env "SSL_CERT_FILE=$CERT" "$SOCKIT" ftp "$dir" -s --tls); fi
+            else CMD=("$SOCKIT" ftp "$dir" -s); fi
             if [ "$dir" = get ]; then CMD+=(-o "$DEST" "$u"); else CMD+=("$TMP/big.bin" "$u"); fi ;;
         curl)
             CMD=(curl -s); [ "$mode" = tls ] && CMD+=(--ssl-reqd --cacert "$CERT")
