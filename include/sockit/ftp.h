@@ -79,7 +79,7 @@ typedef struct sockit_ftp_opts {
     double keepalive;          /* > 0: during transfers, send NOOP on the control connection
                                   after this many idle seconds (firewalls that drop idle control
                                   connections on long transfers); 0: never */
-    size_t bufsize;            /* transfer buffer; 0: 256 KiB (at least 4 KiB is used) */
+    size_t bufsize;            /* transfer buffer; 0: 256 KiB (at least 16 KiB is used) */
 } sockit_ftp_opts;
 
 /* ---- sessions ------------------------------------------------------------------------------ */
