@@ -29,9 +29,9 @@
 #   ftplib   python3 bench/peers/ftplib_xfer.py [--tls --cafile CERT] get URL DEST | put FILE URL
 #            (256 KiB blocks; data connections resume the TLS session, see the peer)
 # Measurement: bench_rusage_run around each client (wall time, user+sys CPU at µs resolution) and
-# the server's CPU (its process group's utime+stime+children from /proc, ticks; vsftpd's session
-# processes are waited for before it is read). Clients take turns, FTP_BENCH_RUNS rounds
-# (default 3); each figure is the median.
+# the server's CPU (utime+stime+reaped children of its process group from /proc, ticks; vsftpd's
+# session processes are waited for before it is read, so that they are counted). Clients take
+# turns, FTP_BENCH_RUNS rounds (default 3); each figure is the median.
 # Knobs (environment): SIZE (bytes, default 1073741824), FTP_BENCH_RUNS (3), FTP_BENCH_SERVERS
 # ("vsftpd pyftpdlib"), FTP_BENCH_MODES ("plain tls"), FTP_BENCH_DIRS ("get put"),
 # FTP_BENCH_CLIENTS ("sockit curl ftplib"), FTP_BENCH_DEST (null), FTP_BENCH_SPARSE (0),
@@ -208,11 +208,14 @@ client_cmd() {
     esac
 }
 
-# settle PG: waits (5 s at most) until the group has no process but its first: vsftpd's session
-# processes have ended and been reaped, so their CPU time is in the parent's cstime.
+# settle PG: waits (5 s at most) until the server is back to its listening process alone: vsftpd's
+# session processes (which call setsid, so they are not in the group: they are the listener's
+# children) have ended and been reaped, so that their CPU time is in the listener's cstime.
 settle() {
     local tries=100
-    while [ "$(pgrep -g "$1" | wc -l)" -gt 1 ] && [ "$tries" -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+    while { [ "$(pgrep -g "$1" | wc -l)" -gt 1 ] || pgrep -P "$1" >/dev/null; } && [ "$tries" -gt 0 ]; do
+        sleep 0.05; tries=$((tries - 1))
+    done
 }
 
 declare -A V   # V[server.mode.dir.client] = "wall,cpu,srv" per round
