@@ -15,6 +15,8 @@
 # Loads:
 #   bulk-null  one GET of big.bin, body to /dev/null
 #   bulk-file  one GET of big.bin, body to a file in the temp dir (size checked, then removed)
+# The temp dir is on tmpfs (/dev/shm) when it has room (bench_tmpdir in bench/lib.sh): the file
+# written at every run then costs no disk writeback, whose timing is not the client's.
 #   small      COUNT (default 10,000) keep-alive GETs of small.txt on one connection
 # Clients (each one process, its command printed before the runs):
 #   sockit     BUILD/bin/sockit http get -s [-o DEST] URL [URL ...]  (COUNT URLs in one call)
@@ -69,7 +71,7 @@ RUN_BOUND=300    # seconds any one client run may take before it is killed
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
-TMP=$(mktemp -d)
+TMP=$(bench_tmpdir $((2 * SIZE)))   # the file, downloads to a file and uploads: tmpfs when it has room
 NGINX_PG=""
 STATUS=0
 # shellcheck disable=SC2317  # run by the EXIT trap
@@ -242,6 +244,7 @@ note "http client benchmark: $NCPU CPUs, $(uname -r); $PINNING"
 note "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "versions: $(nginx -v 2>&1); $(curl --version | head -1); $(python3 --version 2>&1)"
 T0=$(date +%s)
+note "files in $TMP ($(stat -f -c %T "$TMP"); BENCH_TMPDIR picks another place)"
 
 printf 'hello world!\n' >"$DOCS/small.txt"   # 13 bytes
 if [ "$SPARSE" = 1 ]; then

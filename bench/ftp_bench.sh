@@ -22,6 +22,9 @@
 #   get  RETR big.bin, to /dev/null (FTP_BENCH_DEST=file: to a file in the temp dir, size checked
 #        and removed after each run)
 #   put  STOR of big.bin into up/ on the server (the server's copy's size checked, then removed)
+# Everything (big.bin, the servers' roots) is in one temp dir, on tmpfs (/dev/shm) when it has
+# room (bench_tmpdir in bench/lib.sh): an upload then costs no disk writeback, whose timing is the
+# server's and the kernel's, not the client's.
 # Clients:
 #   sockit   BUILD/bin/sockit ftp get -s [--tls --cacert CERT] -o DEST URL
 #                             | ftp put -s [--tls --cacert CERT] FILE URL
@@ -63,7 +66,7 @@ RUN_BOUND=600    # seconds any one client run may take before it is killed
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
-TMP=$(mktemp -d)
+TMP=$(bench_tmpdir $((2 * SIZE)))   # the file, downloads to a file and uploads: tmpfs when it has room
 declare -A PG PORT ROOT SKIP   # per server: process group, port, served directory; why skipped
 STATUS=0
 # shellcheck disable=SC2317  # run by the EXIT trap
@@ -263,6 +266,7 @@ note "ftp client benchmark: $(nproc) CPUs, $(uname -r); $PINNING"
 note "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "versions: $(vsftpd -v 0>&- 2>&1 | head -1); pyftpdlib $($(pyftpd_python || echo python3) -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null); $(curl --version | head -1); $(python3 --version 2>&1)"
 T0=$(date +%s)
+note "files in $TMP ($(stat -f -c %T "$TMP"); BENCH_TMPDIR picks another place)"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KEY" -out "$CERT" -subj "/CN=$HOST" \
     -addext "subjectAltName=IP:$HOST" -days 2 2>"$TMP/openssl.err" >/dev/null ||
     { note "ftp_bench: openssl req failed: $(head -c 300 "$TMP/openssl.err")"; exit 1; }

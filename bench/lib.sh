@@ -9,6 +9,8 @@
 #   ratio A B               A/B to two decimals, "-" when either is missing or B is not > 0
 #   median_of V...          the median of the numbers given ("" for none)
 #   nginx_conf DIR HOST PORT WORKERS ROOT   an nginx configuration (below)
+#   bench_tmpdir BYTES      a new temp dir on tmpfs (/dev/shm) when it has BYTES free, else in
+#                           $TMPDIR or /tmp; $BENCH_TMPDIR, when set, is where it is made
 #   set_pinning SERVER CLIENT   sets PIN_SRV and PIN_CL (taskset -c 0 / -c 1 on 2+ CPUs) and
 #                           PINNING, a sentence naming what was pinned (SERVER, CLIENT: names)
 
@@ -66,6 +68,21 @@ median_of() {
     printf '%s\n' "$@" | grep . | sort -g |
         awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2];
                                   else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# bench_tmpdir BYTES: files that are written and removed at every run (uploads, downloads to a
+# file) on tmpfs stay in memory: no disk writeback, whose timing is not the client's, in the
+# figures.
+bench_tmpdir() {
+    local base=${BENCH_TMPDIR:-}
+    if [ -z "$base" ]; then
+        base=${TMPDIR:-/tmp}
+        if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+           [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -1)" -gt $(( $1 / 1024 + 65536 )) ] 2>/dev/null; then
+            base=/dev/shm
+        fi
+    fi
+    mktemp -d -p "$base" bench.XXXXXX
 }
 
 # shellcheck disable=SC2034  # PIN_SRV, PIN_CL and PINNING are for the sourcing script
