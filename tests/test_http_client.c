@@ -392,9 +392,24 @@ static void test_deadlines(void)
     /* ... which a fast transfer never trips. */
     CHECK_OK(get(c, URL("/bytes?n=100000"), &r));
     sockit_http_client_free(c);
-    /* The connect timeout against an address that never answers is bounded too; a blackhole is
-     * not available on loopback, so a listener with a full backlog would be racy: the bound is
-     * checked with the whole-request timeout above instead. */
+    /* The connect timeout bounds the TLS handshake too: a listener that never accepts (the
+     * kernel completes the TCP handshake; nobody answers the ClientHello). */
+    sockit_sock *mute;
+    char mute_port[8];
+    CHECK_OK(sockit_create_server(&mute, "127.0.0.1", "0", NULL));
+    memset(&o, 0, sizeof o);
+    o.connect_timeout = 0.3;
+    o.timeout = 20;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    char tls_url[64];
+    snprintf(tls_url, sizeof tls_url, "https://127.0.0.1:%s/", tu_portstr(mute, mute_port));
+    t0 = tu_now();
+    CHECK_CODE(get(c, tls_url, &r), -ETIMEDOUT);
+    CHECK_DBL(tu_now() - t0, >=, 0.25);
+    CHECK_DBL(tu_now() - t0, <, 3.0);
+    CHECK_CONTAINS(sockit_errmsg(), "connect timeout (0.3 s)");
+    sockit_close(mute);
+    sockit_http_client_free(c);
     sockit_http_resp_free(&r);
 }
 
@@ -486,12 +501,14 @@ static void test_credentials_across_origins(void)
     char ubuf[256], path[256], v[256];
     sockit_http_client *c = client(1, 0);
     sockit_http_resp r = {0};
-    sockit_http_field hdrs[] = {{"Cookie", "sid=1"}, {"X-Keep", "yes"}};
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%s", g_port);
+    sockit_http_field hdrs[] = {{"Cookie", "sid=1"}, {"X-Keep", "yes"}, {"Host", host}};
     sockit_http_client_req q = {0};
     q.user = "user";
     q.password = "pw";
     q.headers = hdrs;
-    q.nheaders = 2;
+    q.nheaders = 3;
     /* Same origin: credentials go along. */
     q.url = URL("/redir?n=1");
     CHECK_OK(sockit_http_client_do(c, &q, &r));
@@ -505,6 +522,8 @@ static void test_credentials_across_origins(void)
     CHECK_STR(json_get(r.body, "authorization", v, sizeof v), "");
     CHECK_STR(json_get(r.body, "cookie", v, sizeof v), "");
     CHECK_STR(json_get(r.body, "x-keep", v, sizeof v), "yes");
+    snprintf(host, sizeof host, "127.0.0.1:%s", g_port2); /* its own Host, not the caller's */
+    CHECK_STR(json_get(r.body, "host", v, sizeof v), host);
     CHECK_CONTAINS(r.url, url(other, sizeof other, g_port2, "/echo"));
     /* Another host name (same port): dropped too; and the URL's userinfo is credentials. */
     snprintf(path, sizeof path, "http://u%%40x:p%%3A@127.0.0.1:%s/abs?to=http://localhost:%s/echo",
@@ -767,6 +786,34 @@ static void test_pool_limits(void)
     CHECK_OK(sockit_http_client_do(c, &q, &r));
     CHECK_INT(r.reused, ==, 0);
     CHECK_STR(sockit_http_resp_header(&r, "x-req"), "1");
+    sockit_http_client_free(c);
+    /* One idle slot: a second origin takes it from the first. */
+    char u1[64], u2[64];
+    memset(&o, 0, sizeof o);
+    o.max_idle = 1;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    url(u1, sizeof u1, g_port, "/hello");
+    url(u2, sizeof u2, g_port2, "/hello");
+    CHECK_OK(get(c, u1, &r));
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 1);
+    CHECK_OK(get(c, u2, &r));
+    CHECK_INT(r.reused, ==, 0);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
+    sockit_http_client_close_idle(c);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
+    sockit_http_client_free(c);
+    /* An idle connection older than idle_timeout is not reused (the wait only has to be longer
+     * than the timeout: a slower machine waits longer, never shorter). */
+    memset(&o, 0, sizeof o);
+    o.idle_timeout = 0.05;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    CHECK_OK(get(c, u1, &r));
+    tu_sleep(0.1);
+    CHECK_OK(get(c, u1, &r));
+    CHECK_INT(r.reused, ==, 0);
     sockit_http_client_free(c);
     sockit_http_resp_free(&r);
 }

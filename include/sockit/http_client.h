@@ -25,9 +25,9 @@
  *   SOCKIT_ETLS          TLS handshake or certificate verification;
  *   SOCKIT_EPROTO        the server broke HTTP: a bad status line or header, a bad chunk size, a
  *                        body shorter than its Content-Length or a connection closed early, a
- *                        header section over max_header_bytes, a bad Content-Range on resume, a
- *                        redirect without a usable Location, too many redirects, a bad
- *                        compressed body. E.g. "http: body ended after 1000 of 5000 bytes
+ *                        header section over max_header_bytes, a bad Content-Range on resume,
+ *                        too many redirects, a bad compressed body, a transfer coding other than
+ *                        gzip/deflate/chunked, an unasked 101. E.g. "http: body ended after 1000 of 5000 bytes
  *                        (Content-Length) from http://h:8080/x";
  *   SOCKIT_ETOOLONG      a memory body over max_body, or a decoded body over max_decoded;
  *   SOCKIT_EBADURL       the URL (or a redirect's Location) does not parse, or is not http/https;
@@ -84,7 +84,7 @@ typedef struct sockit_http_client_opts {
     uint64_t max_decoded;    /* with accept_encoding: a decoded body larger than this is
                                 SOCKIT_ETOOLONG (decompression bombs); 0: 1 GiB */
     size_t max_header_bytes; /* a response head (each 1xx and the final one) larger than this
-                                is SOCKIT_EPROTO; 0: 64 KiB */
+                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB */
     int max_idle;            /* idle connections kept for reuse; 0: 8; < 0: none (every request
                                 closes its connection: "Connection: close" is sent) */
     double idle_timeout;     /* an idle connection older than this is not reused: 0: 60 s */
@@ -93,9 +93,11 @@ typedef struct sockit_http_client_opts {
 } sockit_http_client_opts;
 
 /* Makes a client. opts NULL means all defaults; the strings in opts are copied (opts need not
- * outlive the call). Makes the TLS context now, so a bad ca_file fails here (its code and
- * message, as sockit_tls_ctx_new). Returns 0, -EINVAL (out NULL, a proxy URL that is not
- * http://host[:port]), -ENOMEM, or a TLS code. Does not block on the network. */
+ * outlive the call). With ca_file or ca_path the TLS context is made now, so a bad one fails
+ * here (its code and message, as sockit_tls_ctx_new: -ENOENT, SOCKIT_ETLS ...); otherwise the
+ * system store is loaded with the first https request. Returns 0, -EINVAL (out NULL, a proxy URL
+ * that is not http://host[:port], in opts or the environment), -ENOMEM, or a TLS code. Does not
+ * touch the network. */
 SOCKIT_API int sockit_http_client_new(sockit_http_client **out, const sockit_http_client_opts *opts);
 
 /* Closes every pooled connection and frees the client. NULL is a no-op. */
@@ -127,7 +129,7 @@ typedef enum sockit_http_sink_kind {
 } sockit_http_sink_kind;
 
 /* Reads up to len body bytes into buf: returns the count, 0 at the end, < 0 to abort the
- * request (-ECANCELED unless it is a code of the core's model). */
+ * request (-1 becomes -ECANCELED; another negative value is returned as the request's code). */
 typedef ssize_t (*sockit_http_read_fn)(void *arg, void *buf, size_t len);
 
 /* Takes len response body bytes (len > 0): returns 0 to go on, nonzero to abort (-ECANCELED). */
@@ -154,7 +156,9 @@ typedef struct sockit_http_client_req {
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
                                   Authorization, Content-Type replaces the client's (a NULL or
                                   empty value removes it); Content-Length, Transfer-Encoding and
-                                  Connection are the client's (framing): -EINVAL */
+                                  Connection are the client's (framing): -EINVAL, as is a
+                                  name that is not a token or a value with a control
+                                  character (CR LF would smuggle a header) */
     size_t nheaders;
 
     sockit_http_body_kind body_kind;
@@ -241,8 +245,10 @@ typedef struct sockit_http_resp {
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
- * Proxy-Authorization go no further once scheme, host or port change. More than max_redirects
- * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk.
+ * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
+ * caller's: the new origin gets its own). More than max_redirects
+ * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk. A
+ * 3xx without Location (or one of 300, 304, 305) is the final response.
  *
  * Accept-Encoding: with c's accept_encoding (and no Accept-Encoding header of the caller's), a
  * body with Content-Encoding gzip, x-gzip or deflate (zlib or raw) is decoded; the sink, progress

@@ -374,7 +374,17 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
         }
         if (st < 0 && !(st == -ETIMEDOUT && sockit__now() < call->deadline)) return st;
     }
-    if ((r = sockit__hc_send_body(call, k)) < 0) return r;
+    if ((r = sockit__hc_send_body(call, k)) < 0) {
+        /* A server may answer and close before taking the whole body (413, 401): its answer,
+         * when one is there, says more than the broken pipe. */
+        if (r != -EPIPE && r != -ECONNRESET) return r;
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", sockit_errmsg());
+        int st = sockit__hc_read_head(call, k, got_any, 0, call->deadline);
+        if (st < 0) return sockit__failmsg(r, "%s", msg);
+        call->conn_close = 1;
+        return st;
+    }
     return sockit__hc_read_head(call, k, got_any, 0, call->deadline);
 }
 
@@ -398,11 +408,6 @@ static int exchange(hc_call *call, const sockit_url *u, const hc_target *t, int 
         conn_close(k);
         if (reused && !got && retry_ok && r != -ETIMEDOUT && r != -ECANCELED && body_rewind(call) >= 0)
             continue;
-        if (r == SOCKIT_ECLOSED) {
-            char msg[400];
-            snprintf(msg, sizeof msg, "%s", sockit_errmsg());
-            r = sockit__failmsg(SOCKIT_EPROTO, "%s", msg);
-        }
         return r;
     }
 }

@@ -86,7 +86,7 @@ int sockit__hc_connect_tunnel(hc_call *call, hc_conn *k, const hc_proxy *px, con
     int got = 0;
     int status = sockit__hc_read_head(call, k, &got, 0, call->deadline);
     call->method = saved;
-    if (status < 0) return status == SOCKIT_ECLOSED ? SOCKIT_EPROTO : status;
+    if (status < 0) return status;
     if (status < 200 || status > 299)
         return sockit__failmsg(SOCKIT_EPROTO, "http: proxy %s:%s refused CONNECT to %s: %d %s",
                                px->host, px->port, hp, status, call->resp->reason);

@@ -196,8 +196,8 @@ int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_10
             if (scanned > k->len) scanned = 0; /* empty lines were skipped: look again */
             ssize_t r = sockit__hc_fill(call, k, deadline);
             if (r == 0 && !*got_any)
-                return sockit__failmsg(SOCKIT_ECLOSED, "http: %s closed the connection without "
-                                       "a response", call->url);
+                return sockit__failmsg(SOCKIT_EPROTO, "http: %s closed the connection without "
+                                       "a response", call->url); /* *got_any 0: retryable */
             if (r == 0)
                 return sockit__failmsg(SOCKIT_EPROTO, "http: the response head from %s ended "
                                        "after %zu bytes (the connection closed)", call->url, k->len);

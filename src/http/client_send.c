@@ -212,7 +212,8 @@ ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_f
     sb_put(&b, " ", 1);
     put_target(&b, u, absolute_form);
     sb_put(&b, " HTTP/1.1\r\n", 11);
-    if (!caller_has(q, "host")) put_host(&b, u);
+    if (!auth || !caller_has(q, "host")) put_host(&b, u); /* a Host of the caller's is for the
+                                                            first origin only */
     if (*c->o.user_agent && !caller_has(q, "user-agent")) sb_header(&b, "User-Agent", c->o.user_agent);
     if (!caller_has(q, "accept")) sb_put(&b, "Accept: */*\r\n", 13);
     if (c->o.accept_encoding && !caller_has(q, "accept-encoding"))
@@ -242,7 +243,8 @@ ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_f
     if (c->o.max_idle < 0) sb_put(&b, "Connection: close\r\n", 19);
     for (size_t i = 0; i < q->nheaders; i++) {
         const sockit_http_field *f = &q->headers[i];
-        if (!f->value || !*f->value || (!auth && credential(f->name))) continue;
+        if (!f->value || !*f->value || (!auth && (credential(f->name) || !strcasecmp(f->name, "host"))))
+            continue;
         if (!call->send_body && !strcasecmp(f->name, "content-type") && call->dropped_body) continue;
         sb_header(&b, f->name, f->value);
     }
