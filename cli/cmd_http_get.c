@@ -54,6 +54,7 @@ static const char usage[] =
     "      --data-raw DATA      the same, a leading @ is not special\n"
     "  -u, --user USER:PASS     Basic authentication (no ':': an empty password)\n"
     "  -A, --user-agent UA      the User-Agent header (default sockit/VERSION)\n"
+    "  -e, --referer URL        the Referer header\n"
     "      --compressed         ask for gzip or deflate and decode the body\n"
     "  -C, --continue-at -|N    resume: '-' from the output file's size, or from byte N (needs\n"
     "                           -o FILE or -O)\n"
@@ -61,6 +62,9 @@ static const char usage[] =
     "  -k, --insecure           skip certificate and host name verification\n"
     "  -m, --max-time SECS      timeout of each whole transfer (default: none)\n"
     "      --connect-timeout SECS  timeout of resolving, connecting and the TLS handshake\n"
+    "  -Y, --speed-limit BYTES  abort when fewer than BYTES per second arrive for the\n"
+    "                           speed time\n"
+    "  -y, --speed-time SECS    the speed time (default 30 s; only with -Y)\n"
     "      --retry N            retry transient failures N times (timeouts, connection\n"
     "                           failures, 408, 429, 5xx): waits Retry-After (at most 60 s),\n"
     "                           else 1 s doubling\n"
@@ -71,10 +75,13 @@ static const char usage[] =
     "  -x, --proxy URL          use this HTTP proxy (https through CONNECT); by default\n"
     "                           http_proxy, https_proxy and no_proxy are honoured\n"
     "      --noproxy LIST       hosts that go direct (comma-separated; '*' all)\n"
-    "  -4, --ipv4 / -6, --ipv6  only this address family\n"
+    "  -4, --ipv4               only IPv4 addresses\n"
+    "  -6, --ipv6               only IPv6 addresses\n"
     "  -s, --silent             no progress bar and no error messages\n"
     "  -S, --show-error         with -s, still print errors\n"
     "  -v, --verbose            the request and response heads on stderr ('> ', '< ')\n"
+    "      --url URL            a URL (as an argument)\n"
+    "      --http1.1            accepted for curl's sake: HTTP/1.1 is what is spoken\n"
     "  -h, --help               show this help\n"
     "\n"
     "Exit status: 0 success, 1 usage error, 2 network error or timeout, 3 protocol or TLS error\n"
@@ -85,7 +92,8 @@ typedef struct get_opts {
     const char *method;
     int head, include, fail, silent, show_error, verbose, follow, insecure, compressed, family;
     const char *cacert, *user_agent, *userpwd, *write_out, *proxy, *noproxy, *resume;
-    double max_time, connect_timeout;
+    double max_time, connect_timeout, speed_time;
+    long speed_limit;
     long retry;
     sockit_http_field *headers;
     size_t nheaders;
@@ -215,6 +223,18 @@ static int add_header(get_opts *o, const char *arg)
     return 0;
 }
 
+/* -e URL: a Referer header like any -H. */
+static int add_referer(get_opts *o, const char *url)
+{
+    if (grow(&o->headers, &o->nheaders, sizeof *o->headers))
+        return CLI_FILE;
+    char *name = strdup("Referer");
+    if (!name)
+        return cli_error(CLI_FILE, "out of memory");
+    o->headers[o->nheaders++] = (sockit_http_field){name, url};
+    return 0;
+}
+
 static int add_output(get_opts *o, const char *path)
 {
     if (grow(&o->outputs, &o->noutputs, sizeof *o->outputs))
@@ -307,7 +327,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
 {
     enum {
         OPT_DATA_BINARY = 256, OPT_DATA_RAW, OPT_CACERT, OPT_CONNECT_TIMEOUT, OPT_COMPRESSED,
-        OPT_RETRY, OPT_NOPROXY
+        OPT_RETRY, OPT_NOPROXY, OPT_URL, OPT_HTTP11
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"remote-name", no_argument, NULL, 'O'},
@@ -327,12 +347,15 @@ static int parse_args(get_opts *o, int argc, char **argv)
         {"noproxy", required_argument, NULL, OPT_NOPROXY}, {"ipv4", no_argument, NULL, '4'},
         {"ipv6", no_argument, NULL, '6'}, {"silent", no_argument, NULL, 's'},
         {"show-error", no_argument, NULL, 'S'}, {"verbose", no_argument, NULL, 'v'},
+        {"speed-limit", required_argument, NULL, 'Y'},
+        {"speed-time", required_argument, NULL, 'y'}, {"referer", required_argument, NULL, 'e'},
+        {"url", required_argument, NULL, OPT_URL}, {"http1.1", no_argument, NULL, OPT_HTTP11},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     opterr = 0;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":o:OLIiX:H:d:u:A:C:km:fw:x:46sSvh", longopts,
+    while (rc == 0 && (c = getopt_long(argc, argv, ":o:OLIiX:H:d:u:A:C:km:fw:x:46sSvY:y:e:h", longopts,
                                        NULL)) != -1) {
         switch (c) {
         case 'o': rc = add_output(o, optarg); break;
@@ -369,6 +392,11 @@ static int parse_args(get_opts *o, int argc, char **argv)
         case 's': o->silent = 1; break;
         case 'S': o->show_error = 1; break;
         case 'v': o->verbose = 1; break;
+        case 'Y': rc = parse_count("-Y", optarg, &o->speed_limit); break;
+        case 'y': rc = cli_parse_seconds(CMD, "-y", optarg, &o->speed_time); break;
+        case 'e': rc = add_referer(o, optarg); break;
+        case OPT_URL: rc = add_url(o, optarg); break;
+        case OPT_HTTP11: break;
         case 'h': fputs(usage, stdout); return -1;
         default: return cli_option_error(CMD, c, argv, longopts);
         }
@@ -498,7 +526,8 @@ static void trace(void *arg, int sent, const char *head, size_t len)
 
 /* ---- -w --------------------------------------------------------------------------------------- */
 
-static void write_var(FILE *f, const char *name, size_t n, const sockit_http_resp *r, int status)
+static void write_var(FILE *f, const char *name, size_t n, const sockit_http_resp *r, int status,
+                      const char *url)
 {
 #define IS(s) (strlen(s) == n && strncmp(name, s, n) == 0)
     if (IS("http_code") || IS("response_code"))
@@ -508,7 +537,7 @@ static void write_var(FILE *f, const char *name, size_t n, const sockit_http_res
     else if (IS("time_total"))
         fprintf(f, "%.6f", r->time_total);
     else if (IS("url_effective"))
-        fputs(r->url ? r->url : "", f);
+        fputs(r->url ? r->url : url, f); /* no response: the URL asked for, as curl */
     else if (IS("num_redirects"))
         fprintf(f, "%d", r->redirects);
     else if (IS("content_type")) {
@@ -519,7 +548,7 @@ static void write_var(FILE *f, const char *name, size_t n, const sockit_http_res
 #undef IS
 }
 
-static int write_out(const get_opts *o, const sockit_http_resp *r, int status)
+static int write_out(const get_opts *o, const sockit_http_resp *r, int status, const char *url)
 {
     char *text = NULL;
     size_t len = 0;
@@ -535,7 +564,7 @@ static int write_out(const get_opts *o, const sockit_http_resp *r, int status)
             p++;
         } else if (p[0] == '%' && p[1] == '{') {
             const char *end = strchr(p, '}');
-            write_var(f, p + 2, (size_t)(end - p - 2), r, status);
+            write_var(f, p + 2, (size_t)(end - p - 2), r, status, url);
             p = end;
         } else {
             fputc(*p, f);
@@ -604,7 +633,7 @@ static double retry_delay(const sockit_http_resp *r, int rc, long attempt)
         char *end;
         long v = strtol(ra, &end, 10);
         if (end != ra && *end == 0 && v >= 0)
-            return v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : (double)v;
+            return (double)v > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : (double)v;
     }
     double d = 1;
     for (long i = 1; i < attempt && d < BACKOFF_CAP; i++)
@@ -742,7 +771,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
     }
     if (rc < 0 || t.werr)
         status = report(o, &t, rc < 0 ? rc : -EIO, url);
-    else if (o->fail && r.status >= 400) {
+    else if (o->fail && r.status >= 400 && !already_whole(&req, &r)) {
         if (!quiet(o))
             cli_error(0, "%s: the server answered %d %s", r.url ? r.url : url, r.status,
                       r.reason ? r.reason : "");
@@ -751,7 +780,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
     if (finish_file(&t) < 0 && status == CLI_OK)
         status = report(o, &t, -EIO, url);
     if (o->write_out) {
-        int w = write_out(o, &r, status);
+        int w = write_out(o, &r, status, url);
         if (w && status == CLI_OK)
             status = w;
     }
@@ -765,6 +794,8 @@ static int new_client(const get_opts *o, sockit_http_client **c)
     sockit_http_client_opts co = {
         .timeout = o->max_time > 0 ? o->max_time : -1, /* curl: no overall timeout by default */
         .connect_timeout = o->connect_timeout,
+        .low_speed_limit = (uint64_t)o->speed_limit,
+        .low_speed_time = o->speed_limit ? o->speed_time : 0,
         .follow_redirects = o->follow,
         .ca_file = o->cacert,
         .insecure = o->insecure,

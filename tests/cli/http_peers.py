@@ -187,6 +187,8 @@ class ScriptServer:
       /stall?n                head with Content-Length 2n, n bytes, then nothing (until stop)
       /stallhead              reads the request and answers nothing (until stop)
       /short?n&send           Content-Length n, send bytes, then close (early close)
+      /long?n&seed            Content-Length n, then more bytes than that (a whole stray
+                              response) on a connection kept open
       /badchunk               chunked with a size line that is not hex
       /gzip?n&seed            gzip-encoded when Accept-Encoding has gzip (Vary), else identity;
                               &deflate=1 answers deflate
@@ -353,6 +355,12 @@ class ScriptServer:
         n, k = self._n(q), self._n(q, "send")
         c.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data(k, self._n(q, "seed")))
         return False
+
+    def r_long(self, c, req, q):
+        n = self._n(q)
+        c.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n + data(n, self._n(q, "seed"))
+               + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+        return True
 
     def r_badchunk(self, c, req, q):
         c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
@@ -673,8 +681,18 @@ class Nginx:
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def access_log(self):
-        """[(connection number, request number on it, request line, status)] so far."""
+    def access_log(self, pred=None, timeout=TIMEOUT):
+        """[(connection number, request number on it, request line, status)]: nginx writes a
+        line after the response went out, so a client may have it first; with pred, waits
+        (bounded) until pred(entries) holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = self._read_log()
+            if pred is None or pred(entries) or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.02)
+
+    def _read_log(self):
         out = []
         with open(os.path.join(self.tmp, "access.log"), errors="replace") as f:
             for line in f:
@@ -748,7 +766,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_cli  # noqa: E402
 
-BIN = test_cli.BIN
+BIN = os.path.abspath(test_cli.BIN)  # absolute: some tests run it in another directory
 SANITIZED = "ON" in os.environ.get("SOCKIT_SANITIZED", "")
 PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
               "NO_PROXY", "ALL_PROXY")

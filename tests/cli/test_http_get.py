@@ -140,6 +140,7 @@ class TestRequests(Base):
         self.assertOK(get("--data-binary", "@" + f, "-o", "/dev/null", self.url("/echo?t=big")))
         (req,) = self.reqs("t=big")
         self.assertEqual(hp.sha(req.body), hp.sha(raw))
+        self.assertEqual(req.header("Expect"), "100-continue")  # the server answered 100
 
     def test_method_with_x(self):
         self.assertOK(get("-X", "PUT", "-d", "x", self.url("/echo?t=put")))
@@ -159,6 +160,8 @@ class TestRequests(Base):
         self.assertEqual(req.header("Authorization"),
                          "Basic " + base64.b64encode(b"al:pa:ss").decode())
         self.assertIsNone(req.header("Accept-Encoding"))  # only with --compressed
+        self.assertOK(get("-e", "http://from/", "--http1.1", "--url", self.url("/echo?t=ref")))
+        self.assertEqual(self.reqs("t=ref")[0].header("Referer"), "http://from/")
 
     def test_default_header_removed_with_empty_value(self):
         self.assertOK(get("-H", "User-Agent:", self.url("/echo?t=noua")))
@@ -198,8 +201,9 @@ class TestOutput(Base):
         r = get("-w", "%{http_code} %{size_download} %{url_effective}\\n%%", self.url("/bytes?n=10"))
         self.assertOK(r)
         self.assertEqual(r.stdout[10:], ("200 10 %s\n%%" % self.url("/bytes?n=10")).encode())
-        r = get("-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/" % hp.free_port())
-        self.assertEqual((r.returncode, r.stdout), (2, b"000"))
+        url = "http://127.0.0.1:%d/" % hp.free_port()
+        r = get("-s", "-o", "/dev/null", "-w", "%{http_code} %{url_effective} %{exitcode}", url)
+        self.assertEqual((r.returncode, r.stdout), (2, b"000 " + url.encode() + b" 2"))
         r = get("-w", "%{time_total}", "-o", "/dev/null", self.url("/bytes?n=1"))
         self.assertGreater(float(r.stdout), 0)
 
@@ -333,6 +337,17 @@ class TestSession(Base):
         self.assertFileSha(a, data(100, 1))
         self.assertFileSha(b, data(200, 2))
 
+    def test_bytes_past_content_length_are_not_the_next_response(self):
+        srv = hp.ScriptServer()
+        try:
+            r = get(srv.url("/long?n=1000&seed=9"), srv.url("/conn"))
+            self.assertOK(r)
+            self.assertEqual(r.stdout[:1000], data(1000, 9))
+            self.assertNotIn(b"stray", r.stdout)  # never taken as the second answer
+            self.assertEqual(r.stdout[1000:], b"conn 2\n")  # a new connection for it
+        finally:
+            srv.stop()
+
     def test_a_failing_url_does_not_stop_the_others(self):
         r = get("-f", self.url("/nope"), self.url("/bytes?n=50&seed=4"))
         self.assertEqual(r.returncode, 4)
@@ -360,6 +375,24 @@ class TestDeadlines(Base):
         self.assertOneLineError(r, 2)
         self.assertLess(r.elapsed, 10)
 
+    def test_speed_limit_aborts_a_stalled_body(self):
+        f = self.path("lowspeed")
+        r = get("-Y", "1000", "-y", "0.5", "-o", f, self.url("/stall?n=500"))
+        self.assertOneLineError(r, 2)
+        self.assertLess(r.elapsed, 10)
+        self.assertFileSha(f, data(500))
+        self.assertOK(get("-Y", "1", "-y", "5", self.url("/bytes?n=1000&seed=2")), data(1000, 2))
+
+    def test_max_time_bounds_the_whole_transfer_not_each_read(self):
+        # Ten parts 0.3 s apart: every read is quick, the whole takes about 3 s.
+        r = get("-m", "1", "-o", self.path("whole"), self.url("/slow?n=10000&delay=0.3"))
+        self.assertOneLineError(r, 2)
+        self.assertLess(r.elapsed, 10)
+
+    def test_connect_timeout_does_not_limit_the_body(self):
+        r = get("--connect-timeout", "0.3", self.url("/slow?n=10000&delay=0.1&seed=6"))
+        self.assertOK(r, data(10000, 6))
+
     def test_slow_body_within_max_time(self):
         r = get("-m", "20", self.url("/slow?n=5000&delay=0.05&seed=5"))
         self.assertOK(r, data(5000, 5))
@@ -382,6 +415,9 @@ class TestResume(Base):
         with open(f, "wb") as fh:
             fh.write(data(1000, 13))
         self.assertOK(get("-C", "-", "-o", f, self.url("/file?n=1000&seed=13")))
+        self.assertFileSha(f, data(1000, 13))
+        r = get("-f", "-C", "-", "-o", f, "-w", "%{http_code}", self.url("/file?n=1000&seed=13"))
+        self.assertOK(r, b"416")  # the server's "nothing left" is not a failure
         self.assertFileSha(f, data(1000, 13))
 
     def test_resume_needs_a_file(self):
@@ -459,6 +495,11 @@ class TestUsage(Base):
             with self.subTest(args=args):
                 self.assertOneLineError(get(*args), 1, "sockit http get --help")
 
+    def test_bad_urls(self):
+        for url in ("http://[::1", "ftp://127.0.0.1/x", "http://127.0.0.1:99999/"):
+            with self.subTest(url=url):
+                self.assertOneLineError(get(url), 1)
+
     def test_local_file_errors(self):
         self.assertOneLineError(get("-o", "/nonexistent-dir/x", self.url("/bytes?n=5")), 5,
                                 "/nonexistent-dir/x")
@@ -473,7 +514,8 @@ class TestUsage(Base):
         self.assertTrue(out.startswith("usage: sockit http get"), out)
         for flag in ("-o", "-O", "-L", "-I", "-i", "-X", "-H", "-d", "--data-binary", "-u", "-A",
                      "--compressed", "-C", "--cacert", "-k", "-m", "--connect-timeout", "--retry",
-                     "--fail", "-w", "-s", "-S", "-v", "-x", "--noproxy"):
+                     "--fail", "-w", "-s", "-S", "-v", "-x", "--noproxy", "-Y", "-y", "-e",
+                     "--url", "--data-raw", "-4", "-6"):
             self.assertRegex(out, r"(?m)^\s+(-\w, )?%s\b" % flag.replace("-", r"\-"), flag)
 
 
