@@ -121,8 +121,9 @@ int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
         if (got == 0)
             return broken(f, sockit__failmsg(SOCKIT_ECLOSED, "ftp %s: the server closed the "
                                              "control connection", f->host));
-        if (got < 0)
+        if (got == SOCKIT_ETLS) /* the TLS layer's message says it best */
             return broken(f, sockit__fail_ctx(mark, (int)got, "ftp %s: reading a reply", f->host));
+        if (got < 0) return broken(f, sockit__fail((int)got, "ftp %s: reading a reply", f->host));
     }
 }
 
@@ -220,7 +221,7 @@ int sockit__ftp_parse_pasv(const char *t, size_t len, unsigned char ip[4], int *
         }
         int n = 0, digits = 0;
         while (i < len && isdigit((unsigned char)t[i]) && digits < 4) n = n * 10 + (t[i++] - '0'), digits++;
-        if (!digits || n > 255) goto bad;
+        if (!digits || digits > 3 || n > 255) goto bad;
         v[k] = n;
     }
     for (int k = 0; k < 4; k++) ip[k] = (unsigned char)v[k];

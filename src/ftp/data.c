@@ -155,8 +155,14 @@ static int accept_data(sockit_ftp *f, sockit__ftp_data *d, const char *what, int
 
 /* ---- the transfer command ----------------------------------------------------------------- */
 
-static void drop(sockit__ftp_data *d)
+/* Closes the data connection, keeping its newest TLS session for the next one. */
+static void drop(sockit_ftp *f, sockit__ftp_data *d)
 {
+    sockit__tls_session *sess = sockit__tls_session_take(d->s);
+    if (sess) {
+        sockit__tls_session_free(f->data_sess);
+        f->data_sess = sess;
+    }
     sockit_close(d->s);
     sockit_close(d->lsn);
     d->s = d->lsn = NULL;
@@ -206,21 +212,25 @@ int sockit__ftp_data_open(sockit_ftp *f, sockit__ftp_data *d, const char *what, 
     if ((rc = start(f, d, what, verb, arg, rest, dl)) < 0) goto fail;
     if (f->o.active) {
         if (d->first >= 200) { /* done without a connection (an empty file, some servers) */
-            drop(d);
+            drop(f, d);
             return 0;
         }
         if ((rc = accept_data(f, d, what, dl)) < 0) goto fail;
     }
     f->data_resumed = 0;
     if (f->prot_p) {
+        /* The session to resume: the last data connection's newest, else the control
+         * connection's (servers such as vsftpd with require_ssl_reuse insist on one). */
+        const char *name = f->tls_host[0] ? f->tls_host : NULL;
         sockit_tls_connect_opts t = {.reuse_from = f->ctl, .deadline = dl};
-        rc = sockit_tls_connect_ex(d->s, f->tls_ctx, f->tls_host[0] ? f->tls_host : NULL, &t);
+        rc = f->data_sess ? sockit__tls_connect_session(d->s, f->tls_ctx, name, f->data_sess, dl)
+                          : sockit_tls_connect_ex(d->s, f->tls_ctx, name, &t);
         if (rc < 0) goto fail;
         f->data_resumed = sockit_tls_resumed(d->s);
     }
     return 0;
 fail:
-    drop(d);
+    drop(f, d);
     if (d->first >= 100 && d->first < 200 && !f->broken) {
         /* The server started the transfer: let it say it failed, and stay in step. */
         char saved[1024];
@@ -278,7 +288,7 @@ int sockit__ftp_data_finish(sockit_ftp *f, sockit__ftp_data *d, const char *what
                             int sending)
 {
     if (d->s && sending && rc >= 0) rc = end_upload(f, d, what);
-    drop(d);
+    drop(f, d);
     int64_t dl = sockit__ftp_deadline(f);
     char saved[1024];
     if (rc < 0) snprintf(saved, sizeof saved, "%s", sockit_errmsg());
@@ -306,7 +316,7 @@ int sockit__ftp_data_finish(sockit_ftp *f, sockit__ftp_data *d, const char *what
 
 int sockit__ftp_data_abort(sockit_ftp *f, sockit__ftp_data *d, int rc)
 {
-    drop(d);
+    drop(f, d);
     if (f->broken || d->first / 100 != 1) return rc;
     /* The data connection is closed first, so a server that does not watch the control
      * connection during a transfer fails it (426) and then reads ABOR. Two replies follow: the

@@ -61,9 +61,12 @@ static void entry_init(sockit_ftp_entry *e)
     e->size = e->mtime = -1;
 }
 
+/* A line ends at its first LF; CRs before it go too. */
 static size_t trim_eol(const char *line, size_t len)
 {
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+    const char *lf = memchr(line, '\n', len);
+    if (lf) len = (size_t)(lf - line);
+    while (len && line[len - 1] == '\r') len--;
     return len;
 }
 
@@ -276,7 +279,7 @@ static int parse_dos(const char *line, size_t len, sockit_ftp_entry *e)
         e->type = SOCKIT_FTP_FILE;
         if ((e->size = number(t[2].p, t[2].n)) < 0) return 0;
     }
-    e->mtime = civil(y, mo, d, h, mi, 0);
+    if ((e->mtime = civil(y, mo, d, h, mi, 0)) < 0) return 0;
     e->name.p = t[3].p;
     e->name.n = (size_t)(line + len - t[3].p);
     return 1;

@@ -228,6 +228,7 @@ void sockit_ftp_close(sockit_ftp *f)
         sockit__sendall_dl(f->ctl, "QUIT\r\n", 6, 0, NULL, sockit_deadline_after(1));
     sockit_reader_free(f->rd);
     sockit_close(f->ctl);
+    sockit__tls_session_free(f->data_sess);
     if (f->own_ctx) sockit_tls_ctx_free(f->tls_ctx);
     free(f->buf);
     free(f);

@@ -10,6 +10,7 @@
 #define SOCKIT_INTERNAL_FTP_H
 
 #include "internal/core.h"
+#include "internal/tls.h"
 #include <sockit/ftp.h>
 #include <sockit/reader.h>
 #include <sockit/tls.h>
@@ -41,6 +42,8 @@ struct sockit_ftp {
     size_t text_len;
     char text[SOCKIT__FTP_REPLY_MAX + 1];
     char *buf;                 /* transfer buffer, o.bufsize bytes */
+    sockit__tls_session *data_sess; /* the last data connection's newest TLS session: the next
+                                       one resumes it (a TLS 1.3 ticket resumes only once) */
 };
 
 /* ---- the control connection (control.c) ---------------------------------------------------- */
