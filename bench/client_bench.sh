@@ -31,8 +31,10 @@
 # Measurement: bench_rusage_run (bench/peers/rusage_run.c) around each client: wall time
 # (fork to reap) and the client's user+sys CPU time (wait4's rusage, µs resolution); nginx's CPU
 # time (utime+stime of its process group from /proc, in clock ticks) over the same run. The clients
-# take turns, RUNS rounds (interleaved, so a burst of background load hits them alike); each figure
-# is the median of the rounds. Then callgrind: user-space instructions per request in the client,
+# take turns, RUNS rounds (interleaved, so a burst of background load hits them alike). Rates come
+# from each client's best round (shortest wall time: on a shared machine the wall time of a
+# ping-pong loop is mostly what other work leaves; echo_bench.sh keeps the best round too); CPU
+# figures are the medians of the rounds (they hardly move with the machine's load). Then callgrind: user-space instructions per request in the client,
 # start-up subtracted: (Ir(CG_COUNT) - Ir(CG_BASE)) / (CG_COUNT - CG_BASE), for the C clients.
 # Knobs (environment): SIZE (bulk bytes, default 1073741824), CLIENT_BENCH_COUNT (default
 # 10000), CLIENT_BENCH_RUNS (small-loop rounds, default 5), CLIENT_BENCH_BULK_RUNS (default 3),
@@ -201,10 +203,11 @@ run_one() {
     note "   $load $name: wall ${wall} s, client CPU ${cpu} s (user $(field "$line" user), sys $(field "$line" sys)), nginx CPU ${srv} s"
 }
 
-# median I LOAD.NAME: the median of the I-th figure (1 wall, 2 cpu, 3 srv) of the runs.
-median() {
+# figure STAT I LOAD.NAME: STAT (median_of or min_of) of the I-th figure (1 wall, 2 cpu, 3 srv)
+# of the rounds.
+figure() {
     # shellcheck disable=SC2086,SC2046  # split on purpose: one round per word
-    median_of $(printf '%s\n' ${V[$2]:-} | cut -d, -f"$1")
+    "$1" $(printf '%s\n' ${V[$3]:-} | cut -d, -f"$2")
 }
 
 # ---- callgrind -----------------------------------------------------------------------------------
@@ -293,8 +296,8 @@ fi
 declare -A M   # M[load.client.metric]: rate (MB/s or req/s), cpu (client, µs/req or s), srv
 for load in $LOADS; do
     for c in "${up[@]}"; do
-        w=$(median 1 "$load.$c"); [ -z "$w" ] && continue
-        cpu=$(median 2 "$load.$c"); srv=$(median 3 "$load.$c")
+        w=$(figure min_of 1 "$load.$c"); [ -z "$w" ] && continue
+        cpu=$(figure median_of 2 "$load.$c"); srv=$(figure median_of 3 "$load.$c")
         if [ "$load" = small ]; then
             M[$load.$c.rate]=$(awk -v n="$COUNT" -v w="$w" 'BEGIN{printf "%.0f", n / w}')
             M[$load.$c.cpu]=$(awk -v n="$COUNT" -v c="$cpu" 'BEGIN{printf "%.2f", c * 1e6 / n}')
@@ -304,15 +307,17 @@ for load in $LOADS; do
             M[$load.$c.cpu]=$(awk -v s="$SIZE" -v c="$cpu" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
             M[$load.$c.srv]=$(awk -v s="$SIZE" -v c="$srv" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
         fi
-        M[$load.$c.wall]=$(printf "%.3f" "$w")
+        M[$load.$c.wall]="$(printf "%.3f / %.3f" "$w" "$(figure median_of 1 "$load.$c")")"
     done
 done
 
 note ""
-note "== results (same run, same machine; $PINNING; median of the rounds)"
-note "   bulk: MiB/s (+), client and nginx CPU seconds per GiB (-); small: requests/s (+), client and nginx CPU µs per request (-)"
+note "== results (same run, same machine; $PINNING)"
+note "   rate from the best round (the shortest wall time: the one least disturbed by other work on the machine);"
+note "   CPU figures are the medians of the rounds. bulk: MiB/s (+), client and nginx CPU seconds per GiB (-);"
+note "   small: requests/s (+), client and nginx CPU µs per request (-)"
 note ""
-note "| load | client | wall s | rate | client CPU | nginx CPU | callgrind Ir/req |"
+note "| load | client | wall s best / median | rate | client CPU | nginx CPU | callgrind Ir/req |"
 note "|---|---|---|---|---|---|---|"
 for load in $LOADS; do
     for c in "${up[@]}"; do

@@ -34,7 +34,8 @@
 # Measurement: bench_rusage_run around each client (wall time, user+sys CPU at µs resolution) and
 # the server's CPU (utime+stime+reaped children of its process group from /proc, ticks; vsftpd's
 # session processes are waited for before it is read, so that they are counted). Clients take
-# turns, FTP_BENCH_RUNS rounds (default 3); each figure is the median.
+# turns, FTP_BENCH_RUNS rounds (default 3); MiB/s from each client's best round (shortest wall
+# time: the least disturbed by other work on a shared machine), CPU figures the medians.
 # Knobs (environment): SIZE (bytes, default 1073741824), FTP_BENCH_RUNS (3), FTP_BENCH_SERVERS
 # ("vsftpd pyftpdlib"), FTP_BENCH_MODES ("plain tls"), FTP_BENCH_DIRS ("get put"),
 # FTP_BENCH_CLIENTS ("sockit curl ftplib"), FTP_BENCH_DEST (null), FTP_BENCH_SPARSE (0),
@@ -252,9 +253,9 @@ run_one() {   # run_one CLIENT SERVER MODE DIR
     note "   $s $mode $dir $c: wall $wall s, client CPU $cpu s (user $(field "$line" user), sys $(field "$line" sys)), server CPU $srv s"
 }
 
-median() {   # median I KEY: the median of the I-th figure (1 wall, 2 cpu, 3 srv) of KEY's rounds
+figure() {   # figure STAT I KEY: STAT (median_of, min_of) of the I-th figure (1 wall, 2 cpu, 3 srv) of KEY's rounds
     # shellcheck disable=SC2086,SC2046  # split on purpose: one round per word
-    median_of $(printf '%s\n' ${V[$2]:-} | cut -d, -f"$1")
+    "$1" $(printf '%s\n' ${V[$3]:-} | cut -d, -f"$2")
 }
 
 # ---- the runs ------------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ mkdir -p "$BUILD/bench"
 printf 'server\tmode\tdir\tclient\twall_s\tclient_cpu_s\tserver_cpu_s\n' >"$TSV"
 note "ftp client benchmark: $(nproc) CPUs, $(uname -r); $PINNING"
 note "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-note "versions: $(vsftpd -v 0>&- 2>&1 | head -1); pyftpdlib $($(pyftpd_python || echo python3) -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null); $(curl --version | head -1); $(python3 --version 2>&1)"
+note "versions: vsftpd $(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo -); pyftpdlib $($(pyftpd_python || echo python3) -c 'import pyftpdlib; print(pyftpdlib.__ver__)' 2>/dev/null); $(curl --version | head -1); $(python3 --version 2>&1)"
 T0=$(date +%s)
 note "files in $TMP ($(stat -f -c %T "$TMP"); BENCH_TMPDIR picks another place)"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KEY" -out "$CERT" -subj "/CN=$HOST" \
@@ -311,18 +312,18 @@ done
 declare -A M
 for s in "${up_servers[@]}"; do for mode in $MODES; do for dir in $DIRS; do for c in "${up[@]}"; do
     k=$s.$mode.$dir.$c
-    w=$(median 1 "$k"); [ -z "$w" ] && continue
-    M[$k.wall]=$(printf '%.3f' "$w")
+    w=$(figure min_of 1 "$k"); [ -z "$w" ] && continue
+    M[$k.wall]="$(printf '%.3f / %.3f' "$w" "$(figure median_of 1 "$k")")"
     M[$k.rate]=$(awk -v s="$SIZE" -v w="$w" 'BEGIN{printf "%.0f", s / w / 1048576}')
-    M[$k.cpu]=$(awk -v s="$SIZE" -v c="$(median 2 "$k")" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
-    M[$k.srv]=$(awk -v s="$SIZE" -v c="$(median 3 "$k")" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
+    M[$k.cpu]=$(awk -v s="$SIZE" -v c="$(figure median_of 2 "$k")" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
+    M[$k.srv]=$(awk -v s="$SIZE" -v c="$(figure median_of 3 "$k")" 'BEGIN{printf "%.3f", c * 1073741824 / s}')
 done; done; done; done
 
 note ""
-note "== results (same run, same machine; $PINNING; median of $RUNS rounds; $SIZE bytes)"
-note "   MiB/s (+); client and server CPU seconds per GiB (-)"
+note "== results (same run, same machine; $PINNING; $RUNS rounds; $SIZE bytes)"
+note "   MiB/s (+) from the best round (shortest wall time); client and server CPU seconds per GiB (-), medians"
 note ""
-note "| server | mode | dir | client | wall s | MiB/s | client CPU s/GiB | server CPU s/GiB |"
+note "| server | mode | dir | client | wall s best / median | MiB/s | client CPU s/GiB | server CPU s/GiB |"
 note "|---|---|---|---|---|---|---|---|"
 for s in "${up_servers[@]}"; do for mode in $MODES; do for dir in $DIRS; do for c in "${up[@]}"; do
     k=$s.$mode.$dir.$c

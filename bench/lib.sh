@@ -8,6 +8,7 @@
 #   field LINE KEY          the value of key=value in a line
 #   ratio A B               A/B to two decimals, "-" when either is missing or B is not > 0
 #   median_of V...          the median of the numbers given ("" for none)
+#   min_of V...             the smallest of the numbers given ("" for none)
 #   nginx_conf DIR HOST PORT WORKERS ROOT   an nginx configuration (below)
 #   bench_tmpdir BYTES      a new temp dir on tmpfs (/dev/shm) when it has BYTES free, else in
 #                           $TMPDIR or /tmp; $BENCH_TMPDIR, when set, is where it is made
@@ -68,6 +69,10 @@ median_of() {
     printf '%s\n' "$@" | grep . | sort -g |
         awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2];
                                   else printf "%.6f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+min_of() {
+    printf '%s\n' "$@" | grep . | sort -g | head -1
 }
 
 # bench_tmpdir BYTES: files that are written and removed at every run (uploads, downloads to a
