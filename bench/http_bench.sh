@@ -70,21 +70,14 @@ MHD_HELLO=$BUILD/bench/bench_mhd_hello
 GO_HELLO=$BUILD/bench/bench_go_hello
 TSV=$BUILD/bench/http_results.tsv
 
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"   # note, free_port, cpu_ticks, stop_group, wait_ready, nginx_conf
+# Every server runs in its own process group (setsid: the script is not a group leader, so setsid
+# execs in place and the group id is the pid we hold); stop_group stops it.
 TMP=$(mktemp -d)
 declare -A PID PORT SKIP   # per server instance (name.workers): process (group) id, port; per name: why skipped
 STATUS=0
 
-# Every server runs in its own process group (setsid: the script is not a group leader, so
-# setsid execs in place and the group id is the pid we hold). Stopping one: SIGTERM to the group,
-# up to 5 s, then SIGKILL to what is left of it (nginx's workers, h2o's helper included).
-stop_group() {
-    local pg=$1 tries=100
-    kill -TERM -- "-$pg" 2>/dev/null || return 0
-    while kill -0 -- "-$pg" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
-    kill -KILL -- "-$pg" 2>/dev/null
-    wait "$pg" 2>/dev/null
-    return 0
-}
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     local k
@@ -107,12 +100,6 @@ else
     PIN_SRV=""; PIN_LG=""; WRK_THREADS=1
     PINNING="NOT pinned (fewer than 2 cores or no taskset): servers and wrk share CPUs"
 fi
-
-note() { printf '%s\n' "$*"; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # ---- the files and the peers' configurations ------------------------------------------------
 DOCS=$TMP/www
@@ -141,41 +128,6 @@ hosts:
 EOF
 }
 
-# nginx_conf DIR PORT WORKERS: nginx with the fast static-file settings its documentation gives.
-# keepalive_requests is raised from its default 1000 so that nginx, like the other servers, keeps
-# each of wrk's connections for the whole run.
-nginx_conf() {
-    cat >"$1/nginx.conf" <<EOF
-user root;
-worker_processes $3;
-daemon off;
-master_process on;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-    keepalive_requests 100000;
-    client_body_temp_path $1/client_body;
-    proxy_temp_path $1/proxy;
-    fastcgi_temp_path $1/fastcgi;
-    uwsgi_temp_path $1/uwsgi;
-    scgi_temp_path $1/scgi;
-    server {
-        listen $HOST:$2;
-        root $DOCS;
-    }
-}
-EOF
-}
-
 # server_cmd NAME PORT WORKERS DIR: prints the command line that starts NAME (env assignments
 # first, as `env` arguments), writing any configuration it needs into DIR.
 server_cmd() {
@@ -183,7 +135,7 @@ server_cmd() {
     case $name in
         sockit) echo "$SOCKIT http serve -q -b $HOST -p $port -d $DOCS -t $n" ;;
         h2o) h2o_conf "$dir" "$port" "$n"; echo "h2o -c $dir/h2o.conf" ;;
-        nginx) nginx_conf "$dir" "$port" "$n"; echo "nginx -p $dir/ -e $dir/error.log -c $dir/nginx.conf" ;;
+        nginx) nginx_conf "$dir" "$HOST" "$port" "$n" "$DOCS"; echo "nginx -p $dir/ -e $dir/error.log -c $dir/nginx.conf" ;;
         python) echo "python3 -m http.server -b $HOST -d $DOCS $port" ;;
         hello_sockit) if [ "$n" = 1 ]; then echo "$SOCKIT_HELLO $port"; else echo "$SOCKIT_HELLO $port $n"; fi ;;
         hello_mhd) echo "$MHD_HELLO $port $n" ;;
@@ -224,7 +176,7 @@ available() {
 # A port taken between free_port and the server's bind (another job on the machine) is retried
 # with a new port, twice.
 start() {
-    local name=$1 n=$2 attempt port dir cmd pid tries url
+    local name=$1 n=$2 attempt port dir cmd pid url
     local what=${name#hello_}
     local path=${URLPATH[small]}; [ "$name" != "$what" ] && path=${URLPATH[hello]}
     for attempt in 1 2 3; do
@@ -235,35 +187,15 @@ start() {
         setsid $PIN_SRV $cmd >"$dir/out" 2>"$dir/err" </dev/null &
         pid=$!
         url="http://$HOST:$port$path"
-        tries=400
-        while [ "$tries" -gt 0 ]; do
-            if curl -sf -o /dev/null --max-time 2 "$url"; then
-                PID[$name.$n]=$pid; PORT[$name.$n]=$port
-                note "   $name, $n worker(s): port $port, pid $pid: $cmd"
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05; tries=$((tries - 1))
-        done
+        if wait_ready "$url" "$pid"; then
+            PID[$name.$n]=$pid; PORT[$name.$n]=$port
+            note "   $name, $n worker(s): port $port, pid $pid: $cmd"
+            return 0
+        fi
         stop_group "$pid"
         note "   $name, $n worker(s), attempt $attempt: no answer from $url ($cmd): $(tail -c 300 "$dir/err")"
     done
     return 1
-}
-
-# cpu_ticks PGID: utime+stime+cutime+cstime of every process in the group, in clock ticks. Reads
-# only the group's own /proc entries: a glob over all of /proc races with processes that exit
-# meanwhile (other jobs on the machine), and mawk stops at the first file it cannot open.
-cpu_ticks() {
-    local p line sum=0
-    for p in $(pgrep -g "$1"); do
-        { read -r line <"/proc/$p/stat"; } 2>/dev/null || continue   # exited meanwhile
-        line=${line##*) }   # the fields after "(comm) ": state is 1, utime 12 ... cstime 15
-        # shellcheck disable=SC2086
-        set -- $line
-        sum=$((sum + ${12} + ${13} + ${14} + ${15}))
-    done
-    echo "$sum"
 }
 
 # to_us VALUE: wrk's duration ("812.00us", "1.20ms", "2.01s", "1.00m") in microseconds.

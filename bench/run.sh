@@ -14,3 +14,7 @@ if [ -x "$BUILD/bench/bench_parser" ]; then "$(dirname "$0")/parser_bench.sh" "$
 else echo "bench_parser not built: install libh2o-evloop0.13 (picohttpparser) and libhttp-parser-dev (http-parser)"; fi
 echo; echo "== http_bench: sockit http serve vs h2o, nginx, python http.server; hello vs libmicrohttpd, Go (same run, same machine)"
 "$(dirname "$0")/http_bench.sh" "$BUILD"
+echo; echo "== client_bench: sockit's HTTP client vs curl, libcurl in-process, Python http.client against nginx (same run, same machine)"
+"$(dirname "$0")/client_bench.sh" "$BUILD"
+echo; echo "== ftp_bench: sockit ftp get/put vs curl and Python ftplib against vsftpd and pyftpdlib, plain and FTPS (same run, same machine)"
+"$(dirname "$0")/ftp_bench.sh" "$BUILD"
