@@ -179,6 +179,9 @@ class Handler(socketserver.BaseRequestHandler):
         elif path == "/short":
             self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 1000)
             return False
+        elif path == "/liar":
+            self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 900000000\r\n\r\n0123456789")
+            return False
         elif path == "/early":
             return False
         elif path == "/badstatus":

@@ -11,6 +11,7 @@
 #include "tls_util.h"
 
 #include <sockit/http_client.h>
+#include "internal/http_client.h"
 
 #include <openssl/evp.h>
 
@@ -312,6 +313,11 @@ static void test_errors(void)
     CHECK_INT(r.status, ==, 200);
     CHECK_INT(r.body_len, ==, 1000);
     CHECK_INT(r.complete, ==, 0);
+    /* A length the server does not send: the buffer grows with what arrives, not the claim. */
+    CHECK_CODE(get(c, URL("/liar"), &r), SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "body ended after 10 of 900000000 bytes");
+    CHECK_STR(r.body, "0123456789");
+    CHECK_INT(((hc_resp_priv *)r.priv_)->body_cap, <, 1u << 20);
     CHECK_CODE(get(c, URL("/badstatus"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "bad response head from http://127.0.0.1:");
     CHECK_INT(r.status, ==, 0);
