@@ -330,6 +330,8 @@ static void test_errors(void)
     CHECK_STR(r.body, "hello");
     CHECK_CODE(get(c, URL("/early"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "closed the connection without a response");
+    CHECK_CODE(get(c, URL("/endless1xx"), &r), SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "more than 32 interim (1xx) responses");
     CHECK_CODE(get(c, URL("/bighead"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "max_header_bytes");
     /* The memory sink's bound. */

@@ -27,7 +27,7 @@
  *                        body shorter than its Content-Length or a connection closed early, a
  *                        header section over max_header_bytes, a bad Content-Range on resume,
  *                        too many redirects, a bad compressed body, a transfer coding other than
- *                        gzip/deflate/chunked, an unasked 101. E.g. "http: body ended after 1000 of 5000 bytes
+ *                        gzip/deflate/chunked, an unasked 101, more than 32 1xx responses. E.g. "http: body ended after 1000 of 5000 bytes
  *                        (Content-Length) from http://h:8080/x";
  *   SOCKIT_ETOOLONG      a memory body over max_body, or a decoded body over max_decoded;
  *   SOCKIT_EBADURL       the URL (or a redirect's Location) does not parse, or is not http/https;

@@ -81,6 +81,10 @@ static void consume(hc_conn *k, size_t n)
     k->len -= n;
 }
 
+/* Interim responses (1xx) one request may get before its final one: a peer that sends them
+ * without end would otherwise hold the call until its deadline. */
+#define MAX_INTERIM 32
+
 /* ---- the head ------------------------------------------------------------------------------- */
 
 /* Makes sure p's arrays hold a head of n bytes with nh headers. */
@@ -181,8 +185,11 @@ static int head_facts(hc_call *call, const sockit_http_response *pr)
 int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_100, int64_t deadline)
 {
     size_t max = call->c->o.max_header_bytes;
-    for (;;) {
+    for (int interim = 0;; interim++) {
         size_t scanned = 0;
+        if (interim > MAX_INTERIM)
+            return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent more than %d interim (1xx) "
+                                   "responses", call->url, MAX_INTERIM);
         ssize_t end;
         for (;;) {
             while (k->len && (k->buf[k->off] == '\r' || k->buf[k->off] == '\n'))
