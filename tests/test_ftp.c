@@ -85,6 +85,9 @@ static void test_login_and_commands(void)
     CHECK_CONTAINS(buf, "UNIX");
     CHECK_OK(sockit_ftp_noop(f));
     CHECK_INT(sockit_ftp_reply_code(f), ==, 200);
+    CHECK_OK(sockit_ftp_abor(f)); /* nothing to abort: 225 */
+    CHECK_INT(sockit_ftp_reply_code(f) / 100, ==, 2);
+    CHECK_INT(sockit_ftp_feat(f), ==, feat);
     sockit_ftp_reply r;
     CHECK_INT(sockit_ftp_cmd(f, "HELP", &r), ==, 214);
     CHECK_INT(r.code, ==, 214);
@@ -393,6 +396,7 @@ static void test_callbacks_and_errors(void)
 {
     NEED_SERVER(s, "plain");
     put_text(s.pub, "pub.txt", "public\n");
+    int fds = tu_count_fds();
     sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
     CHECK_TRUE(f != NULL);
     if (!f) goto out;
@@ -423,6 +427,19 @@ static void test_callbacks_and_errors(void)
     m.n = 0;
     CHECK_CODE(sockit_ftp_retr(f, "big.bin", 0, to_mem, &m, &n), -EFBIG);
     CHECK_OK(sockit_ftp_noop(f));
+    /* A missing remote file leaves the local one alone. */
+    char keep[256];
+    path_in(keep, sizeof keep, s.dir, "keep.txt");
+    put_text(s.dir, "keep.txt", "precious");
+    CHECK_CODE(sockit_ftp_download(f, "nosuch.bin", keep, 0, &n), SOCKIT_EPROTO);
+    struct stat st;
+    CHECK_OK(stat(keep, &st));
+    CHECK_INT(st.st_size, ==, 8);
+    /* An empty remote file makes an empty local one. */
+    put_text(s.home, "empty.txt", "");
+    CHECK_OK(sockit_ftp_download(f, "empty.txt", keep, 0, &n));
+    CHECK_OK(stat(keep, &st));
+    CHECK_INT(st.st_size, ==, 0);
     /* A local file that cannot be made: the OS code, the file named. */
     CHECK_CODE(sockit_ftp_download(f, "cb.txt", "/nonexistent/dir/x", 0, &n), -ENOENT);
     CHECK_CONTAINS(sockit_errmsg(), "/nonexistent/dir/x");
@@ -443,6 +460,7 @@ static void test_callbacks_and_errors(void)
         CHECK_MEM(m.buf, "public\n", 7);
     }
     sockit_ftp_close(f);
+    CHECK_INT(tu_count_fds(), ==, fds); /* every data connection, listener and file closed */
 out:
     ftpu_stop(&s);
 }

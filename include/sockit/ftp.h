@@ -58,8 +58,8 @@ enum sockit_ftp_tls_mode {
 
 /* Progress of a transfer: done is the byte count of the file now present on the receiving side
  * (a resume's offset included), total the whole file's size, -1 when unknown. Return 0 to go on,
- * anything else to abort the transfer (ABOR is sent; the call returns -ECANCELED). Called at most
- * once per buffer moved, and once at the start and the end. */
+ * anything else to abort the transfer (ABOR is sent; the call returns -ECANCELED). Called once at
+ * the start, then once per buffer moved (so the last call has the final count). */
 typedef int (*sockit_ftp_progress_fn)(void *arg, uint64_t done, int64_t total);
 
 typedef struct sockit_ftp_opts {
@@ -274,7 +274,8 @@ SOCKIT_API int sockit_ftp_retr(sockit_ftp *f, const char *path, uint64_t offset,
  * the OS code (-ENOSPC ...). */
 SOCKIT_API int sockit_ftp_retr_fd(sockit_ftp *f, const char *path, uint64_t offset, int fd,
                                   uint64_t *got);
-/* Downloads path into the file local (created 0644 or truncated). resume 1: if local exists,
+/* Downloads path into the file local (created 0644 or truncated — only once the server has
+ * agreed to send: a missing remote file leaves local untouched). resume 1: if local exists,
  * continue after its bytes (REST its size), appending; a file already complete (its size equals
  * SIZE) transfers nothing. A local file error is the OS code with the file named. 0 or a code. */
 SOCKIT_API int sockit_ftp_download(sockit_ftp *f, const char *path, const char *local, int resume,
