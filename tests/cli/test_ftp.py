@@ -713,6 +713,7 @@ class TestHostile(FtpBase):
     def test_data_connection_that_never_sends(self):
         # The data port accepts, the server says 150, then nothing flows: the per-wait timeout.
         data = socket.socket()
+        data.settimeout(TIMEOUT)
         data.bind(("127.0.0.1", 0))
         data.listen(4)
         self.addCleanup(data.close)
@@ -732,6 +733,7 @@ class TestHostile(FtpBase):
     def test_whole_command_deadline(self):
         # A transfer that keeps trickling never trips the per-wait timeout; -m bounds the whole.
         data = socket.socket()
+        data.settimeout(TIMEOUT)
         data.bind(("127.0.0.1", 0))
         data.listen(4)
         self.addCleanup(data.close)
@@ -739,7 +741,10 @@ class TestHostile(FtpBase):
 
         def retr(arg):
             def trickle():
-                c, _ = data.accept()
+                try:
+                    c, _ = data.accept()
+                except OSError:  # closed by the cleanup: the client never came
+                    return
                 with c:
                     for _ in range(600):  # at most 60 s of it
                         try:
