@@ -424,6 +424,31 @@ class TestPyftpd(PyftpdBase):
         self.assertOneLineError(self.sockit("rm", s.url("/victim.txt")), 3, "550")
         self.assertOneLineError(self.sockit("mkdir", s.url("/newdir")), 3, "550")
 
+    @unittest.skipUnless(test_cli.have_ipv6(), "no IPv6 loopback")
+    def test_ipv6(self):
+        data = os.urandom(200000)
+        src = self.write(self.path("src", "v6.bin"), data)
+        s = PyFtpd(self.tmp, host="::1", user="%s:%s:%s" % (USER, PASSWORD, self.home))
+        self.servers.append(s)
+        self.assertTrue(s.url().startswith("ftp://%s:%s@[::1]:" % (USER, PASSWORD)), s.url())
+        for mode in ((), ("--active",)):
+            with self.subTest(mode=mode):
+                self.ok(self.sockit("put", *mode, src, s.url("/")))
+                r = self.ok(self.sockit("get", *mode, "-o", "-", s.url("/v6.bin")))
+                self.assertEqual(r.stdout, data)
+                self.assertIn(b"v6.bin\n", self.ok(self.sockit("ls", *mode, s.url("/"))).stdout)
+        self.assertRegex(self.log(s), r"EPRT \[::1\]:\d+ 200")  # as pyftpdlib logs it
+
+    def test_user_and_password_are_percent_decoded(self):
+        user, password = "al@ice", "pa:ss/w@rd%"
+        s = PyFtpd(self.tmp, user="%s:%s:%s" % (user, password, self.home))
+        self.servers.append(s)
+        url = s.url("/", user="al%40ice", password="pa%3Ass%2Fw%40rd%25")
+        r = self.ok(self.sockit("ls", "-v", url))
+        self.assertEqual(sorted(r.stdout.decode().splitlines()), ["pub", "ro"])
+        self.assertNotIn("pa%3Ass", r.stderr.decode())
+        self.assertIn("USER al@ice 331", self.log(s))
+
     def test_wrong_password(self):
         s = self.pyftpd()
         err = self.assertOneLineError(
