@@ -85,6 +85,9 @@ static void test_login_and_commands(void)
     CHECK_CONTAINS(buf, "UNIX");
     CHECK_OK(sockit_ftp_noop(f));
     CHECK_INT(sockit_ftp_reply_code(f), ==, 200);
+    CHECK_OK(sockit_ftp_abor(f)); /* nothing to abort: 225 */
+    CHECK_INT(sockit_ftp_reply_code(f) / 100, ==, 2);
+    CHECK_INT(sockit_ftp_feat(f), ==, feat);
     sockit_ftp_reply r;
     CHECK_INT(sockit_ftp_cmd(f, "HELP", &r), ==, 214);
     CHECK_INT(r.code, ==, 214);
@@ -393,6 +396,7 @@ static void test_callbacks_and_errors(void)
 {
     NEED_SERVER(s, "plain");
     put_text(s.pub, "pub.txt", "public\n");
+    int fds = tu_count_fds();
     sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
     CHECK_TRUE(f != NULL);
     if (!f) goto out;
@@ -443,6 +447,7 @@ static void test_callbacks_and_errors(void)
         CHECK_MEM(m.buf, "public\n", 7);
     }
     sockit_ftp_close(f);
+    CHECK_INT(tu_count_fds(), ==, fds); /* every data connection, listener and file closed */
 out:
     ftpu_stop(&s);
 }
@@ -501,7 +506,7 @@ static void test_keepalive_noops(void)
 
 static void test_epsv_refused(void)
 {
-    NEED_SERVER(s, "noepsv");
+    NEED_SERVER(s, "noepsv,noeprt");
     put_text(s.home, "a.txt", "0123456789\n");
     sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
     CHECK_TRUE(f != NULL);
@@ -514,6 +519,18 @@ static void test_epsv_refused(void)
         m.n = 0;
         CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n)); /* PASV straight away */
         CHECK_INT(m.n, ==, 11);
+    }
+    sockit_ftp_close(f);
+    /* Active mode with EPRT refused: PORT. */
+    sockit_ftp_opts o = {.active = 1};
+    f = ftpu_login(s.port, "user", "secret", &o);
+    CHECK_TRUE(f != NULL);
+    for (int i = 0; f && i < 2; i++) {
+        struct mem m = {.n = 0};
+        uint64_t n;
+        CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n));
+        CHECK_INT(m.n, ==, 11);
+        CHECK_INT(sockit_ftp_reply_code(f), ==, 226);
     }
     sockit_ftp_close(f);
     ftpu_stop(&s);
@@ -574,6 +591,30 @@ static void test_server_sends_half(void)
         CHECK_OK(sockit_ftp_noop(f));
     }
     sockit_ftp_close(f);
+    ftpu_stop(&s);
+}
+
+static void test_ipv6(void)
+{
+    NEED_SERVER(s, "v6");
+    put_text(s.home, "a.txt", "0123456789\n");
+    for (int active = 0; active <= 1; active++) {
+        TU_CTX("%s", active ? "active (EPRT |2|)" : "passive (EPSV)");
+        sockit_ftp_opts o = {.active = active, .timeout = 10};
+        sockit_ftp *f = NULL;
+        CHECK_OK(sockit_ftp_connect(&f, "::1", s.port, &o));
+        if (!f) continue;
+        CHECK_OK(sockit_ftp_login(f, "user", "secret"));
+        struct mem m = {.n = 0};
+        uint64_t n;
+        CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n));
+        CHECK_INT(m.n, ==, 11);
+        ftpu_names l = {0};
+        CHECK_OK(sockit_ftp_nlst(f, NULL, ftpu_add_line, &l));
+        CHECK_INT(l.count, ==, 2);
+        CHECK_CONTAINS(l.buf, "a.txt\n");
+        sockit_ftp_close(f);
+    }
     ftpu_stop(&s);
 }
 
@@ -735,6 +776,7 @@ int main(void)
     TU_RUN(test_keepalive_noops, 60);
     TU_RUN(test_epsv_refused, 60);
     TU_RUN(test_pasv_wrong_address, 60);
+    TU_RUN(test_ipv6, 60);
     TU_RUN(test_server_sends_half, 60);
     TU_RUN(test_ftps_explicit, 120);
     TU_RUN(test_open_url, 60);
