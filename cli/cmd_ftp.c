@@ -266,14 +266,20 @@ static int op_fail(ftp_cli *c, int rc, const char *what)
 /* ---- ls ------------------------------------------------------------------------------------- */
 
 typedef struct lister {
+    ftp_cli *c;
     const char *dir; /* the directory listed ("" for the login directory) */
     int out_err;     /* standard output failed */
 } lister;
 
 #define OUT_ABORT (-ECANCELED)
 
+/* One name and a newline on standard output; a listing that trickles on past -m ends here. */
 static int put_line(lister *l, const char *s, size_t n)
 {
+    if (l->c->max_time > 0 && cli_now() >= l->c->deadline) {
+        l->c->timed_out = 1;
+        return OUT_ABORT;
+    }
     if (fwrite(s, 1, n, stdout) != n || putchar('\n') == EOF) {
         l->out_err = errno ? errno : EIO;
         return OUT_ABORT;
@@ -329,7 +335,7 @@ static int on_entry(void *arg, const sockit_ftp_entry *e)
 
 static int do_ls(ftp_cli *c, const char *path)
 {
-    lister l = {.dir = path};
+    lister l = {.c = c, .dir = path};
     const char *dir = *path ? path : NULL;
     if (c->verbose) fprintf(stderr, "* listing %s\n", *path ? path : "the login directory");
     cli_errmsg_mark();
