@@ -333,6 +333,28 @@ static int on_entry(void *arg, const sockit_ftp_entry *e)
     return put_line(arg, e->name.p, e->name.n);
 }
 
+/* ls of a file where the server has MLSD, which lists directories only: MLST path gives its
+ * facts on the reply's second line (" type=file;size=5; /a.txt"), shown as a listing of the one
+ * entry under its last name. rc (the MLSD's failure) when MLST fails too. */
+static int ls_one(ftp_cli *c, lister *l, const char *path, int rc)
+{
+    char cmd[PATH_CAP + 8];
+    sockit_ftp_reply reply;
+    snprintf(cmd, sizeof cmd, "MLST %s", path);
+    if (sockit_ftp_cmd(c->f, cmd, &reply) < 0) return rc;
+    const char *line = strchr(reply.text, '\n');
+    sockit_ftp_entry e;
+    if (!line || line[1] != ' ') return rc;
+    line += 2;
+    if (sockit_ftp_parse_mlsd(line, strcspn(line, "\n"), &e) < 0) return rc;
+    const char *name = memrchr(e.name.p, '/', e.name.n);
+    if (name && (size_t)(name + 1 - e.name.p) < e.name.n) {
+        e.name.n -= (size_t)(name + 1 - e.name.p);
+        e.name.p = name + 1;
+    }
+    return c->long_list ? on_entry(l, &e) : on_mlsd(l, &e);
+}
+
 static int do_ls(ftp_cli *c, const char *path)
 {
     lister l = {.c = c, .dir = path};
@@ -346,6 +368,16 @@ static int do_ls(ftp_cli *c, const char *path)
         rc = sockit_ftp_mlsd(c->f, dir, on_mlsd, &l);
     else
         rc = sockit_ftp_nlst(c->f, dir, on_nlst, &l);
+    /* An error reply (the session goes on after one) to listing a path with MLSD: a file? */
+    int mlsd = sockit_ftp_features(c->f) & SOCKIT_FTP_FEAT_MLSD;
+    if (rc == SOCKIT_EPROTO && mlsd && dir && sockit_ftp_reply_code(c->f) >= 500 && !l.out_err) {
+        char first[512]; /* the listing's failure is the one to tell, not MLST's */
+        snprintf(first, sizeof first, "%s", sockit_errmsg());
+        if ((rc = ls_one(c, &l, path, rc)) < 0 && !l.out_err && !c->timed_out) {
+            close_session(c, 0);
+            return cli_error(cli_exit_code(rc), "%s", first);
+        }
+    }
     if (fflush(stdout) != 0 && !l.out_err) l.out_err = errno ? errno : EIO;
     if (l.out_err) {
         close_session(c, 0);

@@ -274,6 +274,13 @@ class TestPyftpd(PyftpdBase):
                          ["a.txt", "b.txt", "subdir", "with space.bin"])
         self.assertIn("MLSD", self.log(s))
         self.assertNotIn("NLST", self.log(s))
+        # A file: MLSD lists only directories; MLST tells about the one file.
+        r = self.ok(self.sockit("ls", s.url("/dir/a.txt")))
+        self.assertEqual(r.stdout, b"a.txt\n")
+        self.assertIn("MLST", self.log(s))
+        r = self.ok(self.sockit("ls", "-l", s.url("/dir/with%20space.bin")))
+        self.assertEqual(r.stdout.decode().split()[:2], ["file", "14"])
+        self.assertTrue(r.stdout.endswith(b" with space.bin\n"), r.stdout)
         # The login directory, with and without the trailing slash.
         for url in (s.url("/"), s.url("")):
             r = self.ok(self.sockit("ls", url))
