@@ -43,7 +43,7 @@ static const char usage[] =
     "\n"
     "  ls     one name per line (MLSD when the server offers it, else NLST); with -l one entry\n"
     "         per line: TYPE SIZE MODIFIED NAME (MLSD facts, else the server's LIST parsed;\n"
-    "         '-' for what is unknown, MODIFIED in UTC)\n"
+    "         '-' for what is unknown, MODIFIED in UTC); a file's URL lists that file\n"
     "  get    downloads each URL into a file of the URL's last name in the current directory\n"
     "         (as curl -O and wget do: FTP users fetch files); -o FILE writes to FILE instead,\n"
     "         -o DIR into the directory DIR, -o - to standard output\n"
@@ -64,8 +64,9 @@ static const char usage[] =
     "  -m SECS        give up after SECS seconds: the whole command, and each wait for the\n"
     "                 server (default: no limit on the whole; 60 s for each wait)\n"
     "  -s             silent: no progress bar (errors are still said)\n"
-    "  -v             verbose: the connection, the server's replies and what the data\n"
-    "                 connections did, on stderr (passwords are never shown)\n"
+    "  -v             verbose, on stderr: the connection (address, TLS version), what the\n"
+    "                 server offers, each step's final reply, how each data connection was\n"
+    "                 made (EPSV, PASV or active; TLS session resumed); never a password\n"
     "  -h, --help     show this help\n"
     "\n"
     "A progress bar (bytes, rate, ETA) shows on stderr when it is a terminal, the data goes to\n"
@@ -210,6 +211,17 @@ static void show_session(ftp_cli *c)
             feat & SOCKIT_FTP_FEAT_EPSV ? " EPSV" : "", feat & SOCKIT_FTP_FEAT_REST ? " REST" : "",
             feat & SOCKIT_FTP_FEAT_SIZE ? " SIZE" : "", feat & SOCKIT_FTP_FEAT_UTF8 ? " UTF8" : "",
             feat & SOCKIT_FTP_FEAT_FEAT ? "" : " (no FEAT)");
+}
+
+/* -v, after a transfer or listing: how its data connection was made. */
+static void show_data(ftp_cli *c)
+{
+    if (!c->verbose) return;
+    int pasv = sockit_ftp_used_pasv(c->f), resumed = sockit_ftp_data_resumed(c->f);
+    if (pasv < 0) return;
+    fprintf(stderr, "* data connection: %s%s\n", c->active ? "active" : pasv ? "PASV" : "EPSV",
+            sockit_tls_version(sockit_ftp_sock(c->f)) == NULL ? ""
+            : resumed > 0 ? ", TLS session resumed" : ", TLS session not resumed");
 }
 
 /* A session for url (origin_len bytes of it name the server and the login): the open one if it
@@ -384,6 +396,7 @@ static int do_ls(ftp_cli *c, const char *path)
         return cli_error(CLI_FILE, "standard output: %s", strerror(l.out_err));
     }
     if (rc < 0) return op_fail(c, rc, "ls");
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -514,6 +527,7 @@ static int do_get(ftp_cli *c, const char *path, const char *local)
     else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     int err = sink_close(&k, rc == 0);
     if (rc < 0 || err) return get_fail(c, rc, &k, offset, got);
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -566,6 +580,7 @@ static int put_stream(ftp_cli *c, const char *path, int fd, const char *name)
         return cli_error(CLI_FILE, "%s: %s", name, strerror(s.err));
     }
     if (rc < 0) return op_fail(c, rc, "put");
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -595,6 +610,7 @@ static int put_file(ftp_cli *c, const char *path)
     if (rc == 0) cli_progress_end(&c->prog);
     else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     if (rc < 0) return op_fail(c, rc, "put");
+    show_data(c);
     show_reply(c);
     return check_upload(c, path, (uint64_t)st.st_size);
 }
