@@ -1,6 +1,6 @@
 /*
  * sockit http serve [-b ADDR] [-p PORT] [-d DIR] [-t THREADS] [-q] [--cert FILE --key FILE] [PORT]
- * sockit http get ...   (not built yet)
+ * sockit http get ...   (cmd_http_get.c)
  *
  * A static file server like `python3 -m http.server`, on the library's HTTP server
  * (http_server.h) and its static-file mount: one route, "/", serving DIR. The limits are the
@@ -209,9 +209,11 @@ static int serve_main(int argc, char **argv)
 static const char http_usage[] =
     "usage: sockit http serve [-b ADDR] [-p PORT] [-d DIR] [-t THREADS] [-q]\n"
     "                         [--cert FILE --key FILE] [PORT]\n"
-    "       sockit http get URL   (not built yet)\n"
+    "       sockit http get [-o FILE] [-L] [-I] [-X METHOD] [-H 'Name: value']... [-d DATA]\n"
+    "                       [--cacert FILE] [-k] [-m SECS] [--fail] [-s] [-v] URL...\n"
     "\n"
-    "'sockit http serve --help' shows the server's options and limits.\n";
+    "'sockit http serve --help' shows the server's options and limits; 'sockit http get\n"
+    "--help' the client's (curl's flags).\n";
 
 int cli_http_main(int argc, char **argv)
 {
@@ -222,7 +224,6 @@ int cli_http_main(int argc, char **argv)
         return CLI_OK;
     }
     if (strcmp(sub, "serve") == 0) return serve_main(argc - 1, argv + 1);
-    if (strcmp(sub, "get") == 0)
-        return cli_error(CLI_USAGE, "the http get command is not built yet (try 'sockit http --help')");
+    if (strcmp(sub, "get") == 0) return cli_http_get_main(argc - 1, argv + 1);
     return cli_usage_error("http", "unknown subcommand '%s' (serve or get)", sub);
 }

@@ -24,7 +24,7 @@ static const cli_command commands[] = {
     {"connect", "connect to a server, relay standard input and output (like nc)", cli_connect_main},
     {"listen", "accept a peer, relay standard input and output (like nc -l)", cli_listen_main},
     {"echo", "echo server on the event-driven server core (TCP, UDP, Unix)", cli_echo_main},
-    {"http", "HTTP/1.1 static file server (http serve; http get is not built yet)", cli_http_main},
+    {"http", "HTTP/1.1 client with curl's flags (http get) and static file server (http serve)", cli_http_main},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -43,7 +43,7 @@ static void print_help(FILE *f)
     fputs("\n'sockit COMMAND --help' (or 'sockit help COMMAND') shows a command's options.\n"
           "Exit status: 0 success, 1 usage error (also a value that is wrong without asking the\n"
           "network: port 70000, host 1.2.3), 2 network error (resolve, connect, bind, timeout,\n"
-          "reset), 3 protocol error, 5 local file error.\n",
+          "reset), 3 protocol error, 4 http get --fail and a status >= 400, 5 local file error.\n",
           f);
 }
 

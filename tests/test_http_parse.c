@@ -1429,6 +1429,25 @@ static char *build(const char *head, char c, size_t n, const char *tail, size_t 
 
 /* Extension and trailer lines are bounded at 8 KiB each; long lines are an error, whole or
  * fed one byte at a time (so the bound holds across calls). Shorter ones are skipped. */
+/* A malformed chunk after good ones: the body bytes before it are still handed back (the HTTP
+ * client keeps what was received; found by test_http_client's /badchunk). */
+static void test_chunked_error_keeps_body(void)
+{
+    char buf[] = "5\r\nhello\r\n3\r\nabc\r\nzz\r\n";
+    sockit_http_chunked d;
+    sockit_http_chunked_init(&d);
+    size_t n = sizeof buf - 1, rest = 99;
+    CHECK_CODE(sockit_http_chunked_decode(&d, buf, &n, &rest), SOCKIT_EPROTO);
+    CHECK_INT(n, ==, 8);
+    CHECK_MEM(buf, "helloabc", 8);
+    /* An error in the first byte: nothing decoded. */
+    char bad[] = "x\r\n";
+    sockit_http_chunked_init(&d);
+    n = sizeof bad - 1;
+    CHECK_CODE(sockit_http_chunked_decode(&d, bad, &n, &rest), SOCKIT_EPROTO);
+    CHECK_INT(n, ==, 0);
+}
+
 static void test_chunked_long_lines(void)
 {
     size_t len;
@@ -1873,6 +1892,7 @@ int main(void)
     TU_RUN(test_chunked_long_lines, 120);
     TU_RUN(test_chunked_choices, 10);
     TU_RUN(test_chunked_large, 30);
+    TU_RUN(test_chunked_error_keeps_body, 10);
     TU_RUN(test_hostile_large, 60);
     TU_RUN(test_null_arguments, 10);
     TU_RUN(test_incomplete_message, 10);

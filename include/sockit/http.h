@@ -120,7 +120,8 @@ SOCKIT_API void sockit_http_chunked_init(sockit_http_chunked *d);
  *   1                   the body and its trailers are complete: *rest is the count of bytes after
  *                       the body that were in buf (the next message), moved to start at
  *                       buf + *len;
- *   SOCKIT_EPROTO       malformed (the message names the byte in this call's buf);
+ *   SOCKIT_EPROTO       malformed (the message names the byte in this call's buf); the body
+ *                       bytes decoded before the error are in buf[0, *len), so none is lost;
  *   -EINVAL             d, len or rest NULL, buf NULL with *len > 0, or d not initialised.
  * buf NULL with *len 0 is SOCKIT_EINCOMPLETE (or 1 if the body was already complete). Chunk
  * extensions and trailers are skipped (each line at most 8 KiB); a trailer line must be a header

@@ -569,18 +569,20 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
     size_t i = 0, o = 0, n = *len;
     ssize_t s;
     *rest = 0;
+    /* On an error, the body bytes decoded before it stay the caller's: buf[0, *len). */
+#define FAIL(code) do { *len = o; return (code); } while (0)
     while (i < n && d->state != C_DONE) {
         unsigned char c = (unsigned char)buf[i];
         switch (d->state) {
         case C_SIZE:
             while (IS(c, HEX)) {
-                if (++d->ext_len > 16) return proto("a chunk size that overflows", i);
+                if (++d->ext_len > 16) FAIL(proto("a chunk size that overflows", i));
                 d->left = d->left << 4 | hexval(c);
                 if (++i == n) goto out;
                 c = (unsigned char)buf[i];
             }
             if (d->ext_len == 0) {
-                return proto("a chunk size that is not hex", i);
+                FAIL(proto("a chunk size that is not hex", i));
             } else if (c == '\r') {
                 if (i + 1 < n && buf[i + 1] == '\n') { /* the common case: CR LF at once */
                     i++;
@@ -589,36 +591,36 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
                     d->state = C_SIZE_CR;
                 }
             } else if (c == '\n') {
-                return proto("a bare LF in chunked framing (it needs CR LF)", i);
+                FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
             } else if (c == ';') {
                 d->state = C_EXT;
                 d->ext_len = 0;
             } else if (c == ' ' || c == '\t') {
                 d->state = C_SIZE_BWS;
             } else {
-                return proto("a chunk size that is not hex", i);
+                FAIL(proto("a chunk size that is not hex", i));
             }
             i++;
             break;
         case C_SIZE_BWS:
             if (c == ';') { d->state = C_EXT; d->ext_len = 0; }
             else if (c == '\r') d->state = C_SIZE_CR;
-            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
-            else if (c != ' ' && c != '\t') return proto("a chunk size followed by something other than ';'", i);
-            else if (++d->ext_len > MAX_LINE) return proto("a chunk-size line over 8 KiB", i);
+            else if (c == '\n') FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
+            else if (c != ' ' && c != '\t') FAIL(proto("a chunk size followed by something other than ';'", i));
+            else if (++d->ext_len > MAX_LINE) FAIL(proto("a chunk-size line over 8 KiB", i));
             i++;
             break;
         case C_EXT:
-            if ((s = skip_line(d, buf, i, n, "a chunk extension over 8 KiB")) < 0) return (int)s;
+            if ((s = skip_line(d, buf, i, n, "a chunk extension over 8 KiB")) < 0) FAIL((int)s);
             if ((i = (size_t)s) == n) goto out;
             c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_SIZE_CR;
-            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
-            else return proto("a control character in a chunk extension", i);
+            else if (c == '\n') FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
+            else FAIL(proto("a control character in a chunk extension", i));
             i++;
             break;
         case C_SIZE_CR:
-            if (c != '\n') return proto("a CR not followed by LF", i);
+            if (c != '\n') FAIL(proto("a CR not followed by LF", i));
             size_line_done(d);
             i++;
             break;
@@ -640,12 +642,12 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
         }
         case C_DATA_CR:
             if (c == '\r') d->state = C_DATA_LF;
-            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
-            else return proto("chunk data longer than its size", i);
+            else if (c == '\n') FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
+            else FAIL(proto("chunk data longer than its size", i));
             i++;
             break;
         case C_DATA_LF:
-            if (c != '\n') return proto("a CR not followed by LF", i);
+            if (c != '\n') FAIL(proto("a CR not followed by LF", i));
             d->state = C_SIZE;
             d->ext_len = 0;
             i++;
@@ -655,34 +657,34 @@ int sockit_http_chunked_decode(sockit_http_chunked *d, char *buf, size_t *len, s
              * one — folded, nameless, or without a colon — is refused like it is in a head, so a
              * request smuggled behind a chunked body cannot hide as a "trailer". */
             if (c == '\r') d->state = C_END_LF;
-            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
-            else if (c == ' ' || c == '\t') return proto("a folded trailer line (obsolete line folding)", i);
-            else if (!IS(c, TCHAR)) return proto("a trailer line that does not start with a field name", i);
+            else if (c == '\n') FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
+            else if (c == ' ' || c == '\t') FAIL(proto("a folded trailer line (obsolete line folding)", i));
+            else if (!IS(c, TCHAR)) FAIL(proto("a trailer line that does not start with a field name", i));
             else { d->state = C_TRAILER_NAME; d->ext_len = 1; }
             i++;
             break;
         case C_TRAILER_NAME:
             if (c == ':') d->state = C_TRAILER;
-            else if (!IS(c, TCHAR)) return proto("a trailer line that is not \"name: value\"", i);
-            else if (++d->ext_len > MAX_LINE) return proto("a trailer line over 8 KiB", i);
+            else if (!IS(c, TCHAR)) FAIL(proto("a trailer line that is not \"name: value\"", i));
+            else if (++d->ext_len > MAX_LINE) FAIL(proto("a trailer line over 8 KiB", i));
             i++;
             break;
         case C_TRAILER:
-            if ((s = skip_line(d, buf, i, n, "a trailer line over 8 KiB")) < 0) return (int)s;
+            if ((s = skip_line(d, buf, i, n, "a trailer line over 8 KiB")) < 0) FAIL((int)s);
             if ((i = (size_t)s) == n) goto out;
             c = (unsigned char)buf[i];
             if (c == '\r') d->state = C_TRAILER_CR;
-            else if (c == '\n') return proto("a bare LF in chunked framing (it needs CR LF)", i);
-            else return proto("a control character in a trailer", i);
+            else if (c == '\n') FAIL(proto("a bare LF in chunked framing (it needs CR LF)", i));
+            else FAIL(proto("a control character in a trailer", i));
             i++;
             break;
         case C_TRAILER_CR:
-            if (c != '\n') return proto("a CR not followed by LF", i);
+            if (c != '\n') FAIL(proto("a CR not followed by LF", i));
             d->state = C_TRAILER_START;
             i++;
             break;
         case C_END_LF:
-            if (c != '\n') return proto("a CR not followed by LF", i);
+            if (c != '\n') FAIL(proto("a CR not followed by LF", i));
             d->state = C_DONE;
             i++;
             break;
@@ -696,4 +698,5 @@ out:
     *rest = n - i;
     if (*rest && o != i) memmove(buf + o, buf + i, *rest);
     return 1;
+#undef FAIL
 }

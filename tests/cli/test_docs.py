@@ -107,7 +107,7 @@ class DocPrograms(unittest.TestCase):
         if SANITIZED:
             cmd += ["-c", "-o", exe + ".o"]
         else:
-            cmd += ["-o", exe, self.lib, "-lssl", "-lcrypto", "-lpthread"]
+            cmd += ["-o", exe, self.lib, "-lssl", "-lcrypto", "-lz", "-lpthread"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, "%s does not compile:\n%s" % (label, r.stderr))
         return exe
