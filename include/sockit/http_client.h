@@ -88,7 +88,8 @@ typedef struct sockit_http_client_opts {
     int max_idle;            /* idle connections kept for reuse; 0: 8; < 0: none (every request
                                 closes its connection: "Connection: close" is sent) */
     double idle_timeout;     /* an idle connection older than this is not reused: 0: 60 s */
-    const char *user_agent;  /* NULL: "sockit/<version>"; "": no User-Agent header */
+    const char *user_agent;  /* NULL: "sockit/<version>"; "": no User-Agent header; a control
+                                character makes every request -EINVAL (no smuggled header) */
     int family;              /* 0: any; AF_INET or AF_INET6: only that family (curl -4/-6) */
 } sockit_http_client_opts;
 
@@ -150,7 +151,9 @@ typedef int (*sockit_http_progress_fn)(void *arg, uint64_t now, int64_t total);
 typedef void (*sockit_http_trace_fn)(void *arg, int sent, const char *head, size_t len);
 
 typedef struct sockit_http_client_req {
-    const char *method;        /* NULL: GET, or POST when there is a body */
+    const char *method;        /* NULL: GET, or POST when there is a body; else a token
+                                  ("GET", "PROPFIND"): a space or control character is
+                                  -EINVAL (it would rewrite the request line) */
     const char *url;           /* "http://..." or "https://..." (required) */
     const sockit_http_field *headers; /* extra headers, sent as given after the client's own;
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
@@ -168,7 +171,8 @@ typedef struct sockit_http_client_req {
     const char *body_path;     /* BODY_PATH */
     sockit_http_read_fn body_read; /* BODY_CALLBACK */
     void *body_arg;
-    const char *content_type;  /* NULL: none sent (unless in headers) */
+    const char *content_type;  /* NULL: none sent (unless in headers); a control character
+                                  is -EINVAL, as in headers */
 
     const char *user;          /* Basic auth; NULL: the URL's userinfo (percent-decoded), if any */
     const char *password;      /* NULL: empty */

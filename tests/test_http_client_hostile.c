@@ -1,0 +1,157 @@
+/*
+ * test_http_client_hostile.c — a reviewer's regressions for the HTTP client (http_client.h):
+ * what a hostile caller input or server made it do wrong, each with the check that failed before
+ * the fix.
+ *
+ * The peer is a thread of this program: a raw TCP server on 127.0.0.1 port 0 that serves one
+ * connection at a time, keeps every byte a client sent (up to EOF or the end of a head) in a log,
+ * and answers with the reply the case set. Connections are served in order, so once a later
+ * request got its answer, every byte of the earlier connections is in the log.
+ */
+#include "testutil.h"
+
+#include <sockit/http_client.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+static int g_lfd = -1;
+static char g_port[8];
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_log[65536];
+static size_t g_log_len;
+static const char *g_reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+static void log_add(const char *p, size_t n)
+{
+    pthread_mutex_lock(&g_mu);
+    if (n > sizeof g_log - 1 - g_log_len) n = sizeof g_log - 1 - g_log_len;
+    memcpy(g_log + g_log_len, p, n);
+    g_log_len += n;
+    g_log[g_log_len] = 0;
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* 1 if the log holds sub (a copy is searched: the peer may be appending). */
+static int log_has(const char *sub)
+{
+    pthread_mutex_lock(&g_mu);
+    int has = strstr(g_log, sub) != NULL;
+    pthread_mutex_unlock(&g_mu);
+    return has;
+}
+
+static void *peer_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept(g_lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return NULL;
+        }
+        struct timeval tv = {10, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[8192], seen[8192];
+        size_t have = 0;
+        for (;;) {
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            log_add(buf, (size_t)n);
+            size_t k = (size_t)n < sizeof seen - 1 - have ? (size_t)n : sizeof seen - 1 - have;
+            memcpy(seen + have, buf, k);
+            have += k;
+            seen[have] = 0;
+            if (strstr(seen, "\r\n\r\n")) {
+                const char *reply = __atomic_load_n(&g_reply, __ATOMIC_ACQUIRE);
+                (void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+                break;
+            }
+        }
+        close(fd);
+    }
+}
+
+static int peer_start(void)
+{
+    g_lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (g_lfd < 0 || bind(g_lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(g_lfd, 16) < 0 ||
+        getsockname(g_lfd, (struct sockaddr *)&a, &len) < 0)
+        return -1;
+    snprintf(g_port, sizeof g_port, "%d", ntohs(a.sin_port));
+    pthread_t t;
+    if (pthread_create(&t, NULL, peer_main, NULL) != 0) return -1;
+    pthread_detach(t);
+    return 0;
+}
+
+static const char *url(char *buf, size_t n, const char *path)
+{
+    snprintf(buf, n, "http://127.0.0.1:%s%s", g_port, path);
+    return buf;
+}
+
+/* One request to path on a fresh client with user agent ua (NULL: the default). */
+static int request(const char *ua, const char *method, const char *ctype, const char *path,
+                   sockit_http_resp *r)
+{
+    char u[128];
+    sockit_http_client_opts o = {0};
+    o.user_agent = ua;
+    sockit_http_client *c = NULL;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    sockit_http_client_req q = {0};
+    q.url = url(u, sizeof u, path);
+    q.method = method;
+    if (ctype) {
+        q.body_kind = SOCKIT_HTTP_BODY_MEMORY;
+        q.body = "x=1";
+        q.body_len = 3;
+        q.content_type = ctype;
+    }
+    int rc = sockit_http_client_do(c, &q, r);
+    sockit_http_client_free(c);
+    return rc;
+}
+
+/* A method, a user agent or a content type with a line break once wrote the caller's bytes into
+ * the head as they were: "-X $'GET /x HTTP/1.1\r\nEvil: 1'" and "-A $'x\r\nEvil: 1'" sent an
+ * "Evil: 1" header (request splitting through values the header checks did not cover). */
+static void test_no_smuggling_outside_headers(void)
+{
+    sockit_http_resp r = {0};
+    CHECK_CODE(request(NULL, "GET /x HTTP/1.1\r\nEvil-M: 1\r\nX-A: 2", NULL, "/m", &r), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "method");
+    CHECK_CODE(request(NULL, "GE T", NULL, "/m2", &r), -EINVAL);
+    CHECK_CODE(request(NULL, "", NULL, "/m3", &r), -EINVAL);
+    CHECK_CODE(request("ua\r\nEvil-U: 1", NULL, NULL, "/u", &r), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "user agent");
+    CHECK_CODE(request(NULL, NULL, "text/plain\r\nEvil-C: 1", "/c", &r), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "content type");
+    CHECK_CODE(request(NULL, NULL, "text/plain\nEvil-C: 2", "/c2", &r), -EINVAL);
+    /* The controls: what is valid still goes out (and orders the log after the cases above). */
+    CHECK_OK(request("ua/1.0 (x; y)", "PROPFIND", NULL, "/ok1", &r));
+    CHECK_STR(r.body, "ok");
+    CHECK_OK(request(NULL, NULL, "text/plain; charset=utf-8", "/ok2", &r));
+    CHECK_STR(r.body, "ok");
+    CHECK_TRUE(log_has("PROPFIND /ok1 HTTP/1.1\r\n"));
+    CHECK_TRUE(log_has("User-Agent: ua/1.0 (x; y)\r\n"));
+    CHECK_TRUE(log_has("Content-Type: text/plain; charset=utf-8\r\n"));
+    CHECK_TRUE(!log_has("Evil"));
+    sockit_http_resp_free(&r);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (peer_start() < 0) {
+        fprintf(stderr, "cannot start the peer: %s\n", strerror(errno));
+        return 1;
+    }
+    TU_RUN(test_no_smuggling_outside_headers, 30);
+    return tu_done();
+}
