@@ -127,6 +127,42 @@ class TestExitCodes(Base):
             self.assertFalse([n for n, _ in r.headers if n.lower() == "evil"], r.headers)
 
 
+class TestDocs(Base):
+    def doc_block(self, title):
+        with open(os.path.join(SRC, "docs", "http-client.md"), encoding="utf-8") as f:
+            text = f.read()
+        m = re.search(r"^## %s\n.*?```c\n(.*?)```" % re.escape(title), text, re.S | re.M)
+        self.assertIsNotNone(m, "no ```c block under '## %s'" % title)
+        return m.group(1)
+
+    def build(self, name, code):
+        if SANITIZED:
+            self.skipTest("the sanitizer build's libsockit.a needs its runtime to link")
+        src = os.path.join(self.tmp, name + ".c")
+        exe = os.path.join(self.tmp, name)
+        with open(src, "w") as f:
+            f.write(code)
+        r = subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+                            "-Wno-unused-parameter", "-I", os.path.join(SRC, "include"), src,
+                            "-o", exe, os.path.join(BUILD, "libsockit.a"), "-lssl", "-lcrypto",
+                            "-lz", "-lpthread"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return exe
+
+    def test_post_json_example_fails_on_an_error_status(self):
+        """The POST JSON example read resp.status after sockit_http_resp_free (which zeroes it),
+        so it exited 0 whatever the server answered."""
+        exe = self.build("post_json", self.doc_block("POST JSON"))
+        ok = subprocess.run([exe, self.srv.url("/echo?t=docpost")], capture_output=True,
+                            timeout=hp.TIMEOUT)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn(b"200: ", ok.stdout)
+        bad = subprocess.run([exe, self.srv.url("/status?code=500&times=1000&key=docpost")],
+                             capture_output=True, timeout=hp.TIMEOUT)
+        self.assertIn(b"500: ", bad.stdout)
+        self.assertEqual(bad.returncode, 1, "a 500 reported as success")
+
+
 def main():
     global TMP
     TMP = tempfile.mkdtemp(prefix="sockit-http-get-hostile-")
