@@ -10,11 +10,9 @@ SOCKIT_BIN=build/bin/sockit python3 tests/cli/test_http_get_hostile.py
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 import urllib.parse
@@ -23,12 +21,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import http_peers as hp  # noqa: E402
 from http_peers import get  # noqa: E402
+from test_http_get import Base  # noqa: E402  (the ScriptServer, a temporary directory, reqs())
 
 SRC = os.environ.get("SOCKIT_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 BUILD = os.environ.get("SOCKIT_BUILD_DIR", os.path.join(SRC, "build"))
 SANITIZED = "ON" in os.environ.get("SOCKIT_SANITIZED", "")
 RUN_SKIPPED = os.environ.get("SOCKIT_RUN_SKIPPED") == "1"
-TMP = None
 
 
 def open_issue(reason):
@@ -81,22 +79,6 @@ class RawServer:
         self.stopped = True
         self.sock.close()
         self.thread.join(hp.TIMEOUT)
-
-
-class Base(hp.GetTest):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = hp.ScriptServer()
-        cls.tmp = tempfile.mkdtemp(prefix="sockit-get-hostile-", dir=TMP)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def reqs(self, token):
-        with self.srv.lock:
-            return [r for r in self.srv.requests if token in r.target]
 
 
 class TestExitCodes(Base):
@@ -164,12 +146,7 @@ class TestDocs(Base):
 
 
 def main():
-    global TMP
-    TMP = tempfile.mkdtemp(prefix="sockit-http-get-hostile-")
-    try:
-        return hp.main(__name__)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    return hp.main(__name__)
 
 
 if __name__ == "__main__":
