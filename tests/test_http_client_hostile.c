@@ -41,6 +41,43 @@ static int log_has(const char *sub)
     return has;
 }
 
+/* Reads and counts n more body bytes from fd (the rest of a Content-Length body). */
+static uint64_t drain(int fd, uint64_t n)
+{
+    char buf[65536];
+    uint64_t got = 0;
+    while (got < n) {
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0) break;
+        got += (uint64_t)r;
+    }
+    return got;
+}
+
+/* Answers the head in seen (body bytes already read: extra). A request that expects
+ * 100-continue gets 417 when the case says so; a body is read whole and its size answered. */
+static int g_refuse_expect;
+
+static void answer(int fd, const char *seen, size_t extra)
+{
+    char reply[256];
+    const char *cl = strcasestr(seen, "\r\ncontent-length:");
+    if (g_refuse_expect && strcasestr(seen, "\r\nexpect: 100-continue")) {
+        snprintf(reply, sizeof reply, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n"
+                 "Connection: close\r\n\r\nnope");
+    } else if (cl) {
+        uint64_t n = strtoull(cl + 17, NULL, 10);
+        uint64_t got = extra + drain(fd, n > extra ? n - extra : 0);
+        char body[64];
+        snprintf(body, sizeof body, "got %llu", (unsigned long long)got);
+        snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n%s", strlen(body), body);
+    } else {
+        snprintf(reply, sizeof reply, "%s", __atomic_load_n(&g_reply, __ATOMIC_ACQUIRE));
+    }
+    (void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+}
+
 static void *peer_main(void *arg)
 {
     (void)arg;
@@ -62,9 +99,9 @@ static void *peer_main(void *arg)
             memcpy(seen + have, buf, k);
             have += k;
             seen[have] = 0;
-            if (strstr(seen, "\r\n\r\n")) {
-                const char *reply = __atomic_load_n(&g_reply, __ATOMIC_ACQUIRE);
-                (void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+            char *end = strstr(seen, "\r\n\r\n");
+            if (end) {
+                answer(fd, seen, (size_t)(seen + have - (end + 4)));
                 break;
             }
         }
@@ -137,12 +174,48 @@ static void test_no_smuggling_outside_headers(void)
     CHECK_OK(request("ua/1.0 (x; y)", "PROPFIND", NULL, "/ok1", &r));
     CHECK_STR(r.body, "ok");
     CHECK_OK(request(NULL, NULL, "text/plain; charset=utf-8", "/ok2", &r));
-    CHECK_STR(r.body, "ok");
+    CHECK_STR(r.body, "got 3");
     CHECK_TRUE(log_has("PROPFIND /ok1 HTTP/1.1\r\n"));
     CHECK_TRUE(log_has("User-Agent: ua/1.0 (x; y)\r\n"));
     CHECK_TRUE(log_has("Content-Type: text/plain; charset=utf-8\r\n"));
     CHECK_TRUE(!log_has("Evil"));
     sockit_http_resp_free(&r);
+}
+
+/* A server that does not do 100-continue answers 417: the body was never sent, and the request
+ * used to end there (a 417 returned as the answer, `sockit http get -d @big` exiting 0 with
+ * nothing uploaded). curl sends it again without the Expect header; so does the client now. */
+static void test_expect_refused_resent(void)
+{
+    enum { BIG = 2 * 1024 * 1024 };
+    char u[128];
+    char *body = calloc(1, BIG);
+    CHECK_TRUE(body != NULL);
+    if (!body) return;
+    sockit_http_client *c = NULL;
+    CHECK_OK(sockit_http_client_new(&c, NULL));
+    sockit_http_client_req q = {0};
+    q.url = url(u, sizeof u, "/upload");
+    q.method = "PUT";
+    q.body_kind = SOCKIT_HTTP_BODY_MEMORY;
+    q.body = body;
+    q.body_len = BIG;
+    sockit_http_resp r = {0};
+    __atomic_store_n(&g_refuse_expect, 1, __ATOMIC_RELEASE);
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.status, ==, 200);
+    CHECK_STR(r.body, "got 2097152");
+    /* Its own Expect header is the caller's business: the 417 is its answer. */
+    sockit_http_field h[] = {{"Expect", "100-continue"}};
+    q.headers = h;
+    q.nheaders = 1;
+    q.body_len = 1000;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.status, ==, 417);
+    __atomic_store_n(&g_refuse_expect, 0, __ATOMIC_RELEASE);
+    sockit_http_resp_free(&r);
+    sockit_http_client_free(c);
+    free(body);
 }
 
 int main(void)
@@ -153,5 +226,6 @@ int main(void)
         return 1;
     }
     TU_RUN(test_no_smuggling_outside_headers, 30);
+    TU_RUN(test_expect_refused_resent, 30);
     return tu_done();
 }

@@ -244,7 +244,9 @@ typedef struct sockit_http_resp {
  * Framing: Content-Length, chunked (also after other codings: "gzip, chunked"), or read to the
  * close; 1xx responses are skipped (passed to trace); HEAD, 204 and 304 have no body. A body of
  * 1 MiB or more from memory, a file or a callback is sent with "Expect: 100-continue": the
- * client waits for a 100 (at most 1 s) then sends, and a final answer instead of 100 ends it.
+ * client waits for a 100 (at most 1 s) then sends, and a final answer instead of 100 ends it
+ * (but a 417, a server that does not do 100-continue, has the request sent again without
+ * the Expect header, as curl does).
  *
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;

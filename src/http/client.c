@@ -357,7 +357,8 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
 {
     sockit_http_client *c = call->c;
     uint64_t blen = call->send_body ? sockit__hc_body_length(call) : 0;
-    int expect = call->send_body && blen >= EXPECT_BODY;
+    int expect = call->send_body && blen >= EXPECT_BODY && !call->no_expect;
+    call->expect_refused = 0;
     call->body_in_head = call->send_body && call->req->body_kind == SOCKIT_HTTP_BODY_MEMORY &&
                          blen <= SMALL_BODY;
     ssize_t n = sockit__hc_build_head(call, u, t->px && !t->https, auth,
@@ -384,6 +385,7 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
         int st = sockit__hc_read_head(call, k, got_any, 1, wait < call->deadline ? wait : call->deadline);
         if (st >= 200) {
             call->conn_close = 1; /* the body was not sent: the server may still expect it */
+            call->expect_refused = st == 417;
             return st;
         }
         if (st < 0 && !(st == -ETIMEDOUT && sockit__now() < call->deadline)) return st;
@@ -631,6 +633,13 @@ static int run(hc_call *call)
         if ((r = target_of(call, &u, &t)) < 0) return r;
         int status = exchange(call, &u, &t, auth, &k);
         if (status < 0) return status;
+        if (status == 417 && call->expect_refused) {
+            /* A server that does not do 100-continue (RFC 9110 10.1.1): the body was not sent;
+             * ask again without the expectation, as curl does. */
+            if ((r = skip_body(call, k)) < 0) return r;
+            call->no_expect = 1;
+            continue;
+        }
         if (!follow || !is_redirect(status) || !sockit_http_resp_header(call->resp, "location"))
             return final_body(call, k);
         if (call->resp->redirects >= call->c->o.max_redirects) {

@@ -77,6 +77,8 @@ typedef struct hc_call {
     int send_body;         /* this hop sends the request body */
     int body_in_head;      /* ... appended to the head (small, from memory): one send */
     int dropped_body;      /* a redirect turned the request into a GET without its body */
+    int expect_refused;    /* this hop asked "Expect: 100-continue" and got 417, the body unsent */
+    int no_expect;         /* the server answered that with 417: ask no more */
     int resuming;          /* resume_from > 0 and this body continues or restarts the sink */
     int sink_off;          /* this hop's body is read and discarded (redirects, refused resume) */
     int framing;           /* the final head's (sockit_http_framing) */
