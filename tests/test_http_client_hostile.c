@@ -62,6 +62,16 @@ static void answer(int fd, const char *seen, size_t extra)
 {
     char reply[256];
     const char *cl = strcasestr(seen, "\r\ncontent-length:");
+    if (!strncmp(seen, "GET /flood", 10)) {
+        /* 1xx heads or empty lines until the client goes (at most 64 MiB: bounded) */
+        char unit[4096];
+        const char *one = seen[10] == '1' ? "HTTP/1.1 100 Continue\r\n\r\n" : "\r\n";
+        size_t n = 0, len = strlen(one);
+        while (n + len <= sizeof unit) memcpy(unit + n, one, len), n += len;
+        for (int i = 0; i < 16384; i++)
+            if (send(fd, unit, n, MSG_NOSIGNAL) < 0) return;
+        return;
+    }
     if (g_refuse_expect && strcasestr(seen, "\r\nexpect: 100-continue")) {
         snprintf(reply, sizeof reply, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n"
                  "Connection: close\r\n\r\nnope");
@@ -218,6 +228,31 @@ static void test_expect_refused_resent(void)
     free(body);
 }
 
+/* A server streaming "100 Continue" heads, or empty lines, before an answer that never comes:
+ * each head is small, so the head limit never fired, and a client without a timeout waited
+ * forever (curl stops at 300 KB of heads). Now 4 x max_header_bytes of them is SOCKIT_EPROTO. */
+static void test_informational_flood_bounded(void)
+{
+    char u[128];
+    sockit_http_client_opts o = {0};
+    o.timeout = 20; /* the bound of this test only: the fix must fire long before */
+    sockit_http_client *c = NULL;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    sockit_http_resp r = {0};
+    const char *paths[] = {"/flood1xx", "/floodcrlf"};
+    for (int i = 0; i < 2; i++) {
+        TU_CTX("%s", paths[i]);
+        sockit_http_client_req q = {0};
+        q.url = url(u, sizeof u, paths[i]);
+        double t0 = tu_now();
+        CHECK_CODE(sockit_http_client_do(c, &q, &r), SOCKIT_EPROTO);
+        CHECK_CONTAINS(sockit_errmsg(), "informational");
+        CHECK_DBL(tu_now() - t0, <, 15);
+    }
+    sockit_http_resp_free(&r);
+    sockit_http_client_free(c);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -227,5 +262,6 @@ int main(void)
     }
     TU_RUN(test_no_smuggling_outside_headers, 30);
     TU_RUN(test_expect_refused_resent, 30);
+    TU_RUN(test_informational_flood_bounded, 60);
     return tu_done();
 }

@@ -84,7 +84,8 @@ typedef struct sockit_http_client_opts {
     uint64_t max_decoded;    /* with accept_encoding: a decoded body larger than this is
                                 SOCKIT_ETOOLONG (decompression bombs); 0: 1 GiB */
     size_t max_header_bytes; /* a response head (each 1xx and the final one) larger than this
-                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB */
+                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB. The 1xx heads (and
+                                empty lines) before a final head: 4 times this in all */
     int max_idle;            /* idle connections kept for reuse; 0: 8; < 0: none (every request
                                 closes its connection: "Connection: close" is sent) */
     double idle_timeout;     /* an idle connection older than this is not reused: 0: 60 s */

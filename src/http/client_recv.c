@@ -178,15 +178,29 @@ static int head_facts(hc_call *call, const sockit_http_response *pr)
     return 0;
 }
 
+/* What a server may send before the final head (1xx heads, empty lines), in bytes per
+ * max_header_bytes: curl allows 300 KB of heads in all; without a bound, a stream of "100
+ * Continue" or of CR LF held a client with no timeout forever. */
+#define HC_INFO_HEADS 4
+
+static int too_much_info(hc_call *call, size_t skipped, size_t max)
+{
+    if (skipped <= HC_INFO_HEADS * max) return 0;
+    return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent over %zu bytes of informational (1xx) "
+                           "responses and empty lines before its answer", call->url,
+                           HC_INFO_HEADS * max);
+}
+
 int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_100, int64_t deadline)
 {
-    size_t max = call->c->o.max_header_bytes;
+    size_t max = call->c->o.max_header_bytes, skipped = 0;
     for (;;) {
         size_t scanned = 0;
         ssize_t end;
         for (;;) {
             while (k->len && (k->buf[k->off] == '\r' || k->buf[k->off] == '\n'))
-                consume(k, 1); /* empty lines before a status line (RFC 9112 2.2) */
+                consume(k, 1), skipped++; /* empty lines before a status line (RFC 9112 2.2) */
+            if (too_much_info(call, skipped, max)) return SOCKIT_EPROTO;
             end = sockit_http_head_end(k->buf + k->off, k->len, &scanned);
             if (end > 0) break;
             if (end != SOCKIT_EINCOMPLETE) return (int)end;
@@ -215,6 +229,7 @@ int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_10
             call->req->trace(call->req->trace_arg, 0, base, (size_t)end);
         if (pr.status >= 100 && pr.status < 200) {
             consume(k, (size_t)end);
+            if (too_much_info(call, skipped += (size_t)end, max)) return SOCKIT_EPROTO;
             if (pr.status == 101)
                 return sockit__failmsg(SOCKIT_EPROTO, "http: %s switched protocols (101) "
                                        "unasked", call->url);
