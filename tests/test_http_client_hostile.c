@@ -192,6 +192,29 @@ static void test_no_smuggling_outside_headers(void)
     sockit_http_resp_free(&r);
 }
 
+/* The user agent also goes into a CONNECT to the proxy, sent before the request's own head was
+ * checked: the values are now checked before any connection. */
+static void test_no_smuggling_into_connect(void)
+{
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%s", g_port);
+    sockit_http_client_opts o = {0};
+    o.proxy = proxy;
+    o.user_agent = "ua\r\nEvil-P: 1";
+    o.timeout = 10;
+    sockit_http_client *c = NULL;
+    CHECK_OK(sockit_http_client_new(&c, &o));
+    sockit_http_client_req q = {0};
+    q.url = "https://sockit.invalid/";
+    sockit_http_resp r = {0};
+    CHECK_CODE(sockit_http_client_do(c, &q, &r), -EINVAL);
+    sockit_http_client_free(c);
+    CHECK_OK(request(NULL, NULL, NULL, "/after-connect", &r)); /* orders the log */
+    CHECK_TRUE(log_has("GET /after-connect HTTP/1.1"));
+    CHECK_TRUE(!log_has("Evil-P"));
+    sockit_http_resp_free(&r);
+}
+
 /* A server that does not do 100-continue answers 417: the body was never sent, and the request
  * used to end there (a 417 returned as the answer, `sockit http get -d @big` exiting 0 with
  * nothing uploaded). curl sends it again without the Expect header; so does the client now. */
@@ -261,6 +284,7 @@ int main(void)
         return 1;
     }
     TU_RUN(test_no_smuggling_outside_headers, 30);
+    TU_RUN(test_no_smuggling_into_connect, 30);
     TU_RUN(test_expect_refused_resent, 30);
     TU_RUN(test_informational_flood_bounded, 60);
     return tu_done();

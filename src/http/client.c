@@ -566,6 +566,8 @@ static int call_init(hc_call *call, sockit_http_client *c, const sockit_http_cli
     call->send_body = q->body_kind != SOCKIT_HTTP_BODY_NONE;
     call->method = q->method ? q->method : call->send_body ? "POST" : "GET";
     call->head_only = !strcmp(call->method, "HEAD");
+    int bad = sockit__hc_check_line_values(call);
+    if (bad < 0) return bad;
     if (q->body_kind == SOCKIT_HTTP_BODY_PATH) {
         call->body_fd = open(q->body_path, O_RDONLY | O_CLOEXEC);
         if (call->body_fd < 0) return sockit__fail(-errno, "http: request body %s", q->body_path);

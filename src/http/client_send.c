@@ -107,6 +107,15 @@ static int check_method(const char *m)
     return 0;
 }
 
+int sockit__hc_check_line_values(const hc_call *call)
+{
+    int r;
+    if ((r = check_method(call->method)) < 0 || (r = check_value("user agent", call->c->o.user_agent)) < 0 ||
+        (r = check_value("content type", call->req->content_type)) < 0)
+        return r;
+    return 0;
+}
+
 /* 1 if the caller's headers name `name` (then the client's own is not sent). */
 static int caller_has(const sockit_http_client_req *q, const char *name)
 {
@@ -229,9 +238,6 @@ ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_f
     int r;
     for (size_t i = 0; i < q->nheaders; i++)
         if ((r = check_header(&q->headers[i], i)) < 0) return r;
-    if ((r = check_method(call->method)) < 0 || (r = check_value("user agent", c->o.user_agent)) < 0 ||
-        (r = check_value("content type", q->content_type)) < 0)
-        return r;
     sb_str(&b, call->method);
     sb_put(&b, " ", 1);
     put_target(&b, u, absolute_form);

@@ -141,6 +141,10 @@ int sockit__hc_sink(hc_call *call, const char *data, size_t n);
 /* Builds the request head for this hop into c->out: returns its length or a code. target_url
  * is the parsed current URL; absolute_form for a plain-HTTP proxy; auth is 0 once credentials
  * must no longer be sent (another origin). */
+/* The method (a token), the client's user agent and the request's content type (no control
+ * character): 0 or -EINVAL with a message. Checked before any connection is made, so that nothing
+ * of them reaches a server or a proxy (CONNECT carries the user agent). */
+int sockit__hc_check_line_values(const hc_call *call);
 ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_form, int auth,
                               const char *proxy_auth, int expect);
 /* Sends the request body of this hop over k. */
