@@ -255,6 +255,18 @@ typedef struct hc_target {
     char key[HC_KEYLEN];
 } hc_target;
 
+/* 1 if a percent-decoded host name holds a byte no host name has: a control character or a
+ * space (a CR LF went into the CONNECT request line and Host header as it was: a smuggled
+ * header for the proxy), or a ':', '[' or ']' outside an IPv6 literal. */
+static int bad_host(const char *h, size_t n, int ipv6)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']' || (ch == ':' && !ipv6)) return 1;
+    }
+    return 0;
+}
+
 static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
 {
     t->https = sockit_url_is(u, "https");
@@ -264,7 +276,7 @@ static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
     if (!u->host.p || !u->host.n)
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: no host", call->url);
     ssize_t n = sockit_url_decode(t->host, sizeof t->host, u->host.p, u->host.n, 0);
-    if (n < 0 || memchr(t->host, 0, (size_t)n))
+    if (n < 0 || bad_host(t->host, (size_t)n, u->host_is_ipv6))
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: bad host name", call->url);
     snprintf(t->port, sizeof t->port, "%d", sockit_url_port(u));
     t->px = sockit__hc_proxy_for(call->c, t->https, t->host);
