@@ -254,13 +254,21 @@ static int parse_count(const char *flag, const char *text, long *out)
     return 0;
 }
 
+/* 1 if arg starts with "scheme://" (RFC 3986 3.1: a letter, then letters, digits, + - .). A
+ * "://" further on, as in "example.org/?to=http://x", is not a scheme. */
+static int has_scheme(const char *arg)
+{
+    size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+    return n > 0 && strchr("0123456789+-.", arg[0]) == NULL && strncmp(arg + n, "://", 3) == 0;
+}
+
 /* A URL without "scheme://" is http, as curl takes "example.org/x". */
 static int add_url(get_opts *o, const char *arg)
 {
     if (grow(&o->urls, &o->nurls, sizeof *o->urls))
         return CLI_FILE;
     char *u;
-    if (strstr(arg, "://"))
+    if (has_scheme(arg))
         u = strdup(arg);
     else if (asprintf(&u, "http://%s", arg) < 0)
         u = NULL;

@@ -110,7 +110,16 @@ class TestExitCodes(Base):
 
 
 class TestCurlHabits(Base):
-    """Differences from curl that a script notices, left open (see the reviewer's report)."""
+    """Differences from curl that a script notices (the open ones skipped: see the report)."""
+
+    def test_schemeless_url_with_a_url_in_its_query(self):
+        """curl takes "host/path?to=http://x" as http://host/path?to=http://x; a "://" anywhere
+        in the argument made it a URL with a scheme, and a bad one (exit 1)."""
+        u = self.srv.url("/echo?t=schemeless&to=http://x")[len("http://"):]
+        self.assertOK(get("-sS", u))
+        self.assertEqual(len(self.reqs("t=schemeless")), 1)
+        self.assertOK(get("-sS", "HTTP://" + self.srv.url("/echo?t=schemeless-upper")[7:]))
+        self.assertEqual(len(self.reqs("t=schemeless-upper")), 1)
 
     @open_issue("open: curl's 'Name;' sends an empty header; sockit http get refuses it (exit 1), "
                 "and the library cannot send one: an empty value means 'remove the default'")
