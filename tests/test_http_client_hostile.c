@@ -96,6 +96,12 @@ static void answer(int fd, const char *seen, size_t extra)
     if (g_refuse_expect && strcasestr(seen, "\r\nexpect: 100-continue")) {
         snprintf(reply, sizeof reply, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n"
                  "Connection: close\r\n\r\nnope");
+        (void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+        /* Whatever body comes (none when the client waits for 100) is read until the client
+         * closes, so that closing here never resets the connection under the answer. */
+        uint64_t n = cl ? strtoull(cl + 17, NULL, 10) : 0;
+        drain(fd, n > extra ? n - extra : 0);
+        return;
     } else if (cl) {
         uint64_t n = strtoull(cl + 17, NULL, 10);
         uint64_t got = extra + drain(fd, n > extra ? n - extra : 0);
