@@ -309,7 +309,8 @@ static void test_expect_refused_resent(void)
 
 /* A server streaming "100 Continue" heads, or empty lines, before an answer that never comes:
  * each head is small, so the head limit never fired, and a client without a timeout waited
- * forever (curl stops at 300 KB of heads). Now 4 x max_header_bytes of them is SOCKIT_EPROTO. */
+ * forever (curl stops at 300 KB of heads). Now more than 32 1xx heads, or more than
+ * max_header_bytes of empty lines, is SOCKIT_EPROTO. */
 static void test_informational_flood_bounded(void)
 {
     char u[128];
@@ -318,14 +319,14 @@ static void test_informational_flood_bounded(void)
     sockit_http_client *c = NULL;
     CHECK_OK(sockit_http_client_new(&c, &o));
     sockit_http_resp r = {0};
-    const char *paths[] = {"/flood1xx", "/floodcrlf"};
+    const char *paths[] = {"/flood1xx", "/floodcrlf"}, *why[] = {"(1xx)", "empty lines"};
     for (int i = 0; i < 2; i++) {
         TU_CTX("%s", paths[i]);
         sockit_http_client_req q = {0};
         q.url = url(u, sizeof u, paths[i]);
         double t0 = tu_now();
         CHECK_CODE(sockit_http_client_do(c, &q, &r), SOCKIT_EPROTO);
-        CHECK_CONTAINS(sockit_errmsg(), "informational");
+        CHECK_CONTAINS(sockit_errmsg(), why[i]);
         CHECK_DBL(tu_now() - t0, <, 15);
     }
     sockit_http_resp_free(&r);
