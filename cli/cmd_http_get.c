@@ -254,13 +254,21 @@ static int parse_count(const char *flag, const char *text, long *out)
     return 0;
 }
 
+/* 1 if arg starts with "scheme://" (RFC 3986 3.1: a letter, then letters, digits, + - .). A
+ * "://" further on, as in "example.org/?to=http://x", is not a scheme. */
+static int has_scheme(const char *arg)
+{
+    size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+    return n > 0 && strchr("0123456789+-.", arg[0]) == NULL && strncmp(arg + n, "://", 3) == 0;
+}
+
 /* A URL without "scheme://" is http, as curl takes "example.org/x". */
 static int add_url(get_opts *o, const char *arg)
 {
     if (grow(&o->urls, &o->nurls, sizeof *o->urls))
         return CLI_FILE;
     char *u;
-    if (strstr(arg, "://"))
+    if (has_scheme(arg))
         u = strdup(arg);
     else if (asprintf(&u, "http://%s", arg) < 0)
         u = NULL;
@@ -594,15 +602,21 @@ static char *remote_name(const char *url)
     return strndup(slash, (size_t)(end - slash));
 }
 
-/* The exit status for a failed call, having said why (unless -s). */
-static int report(const get_opts *o, transfer *t, int rc, const char *url)
+/* The exit status for a failed call, having said why (unless -s). A bad URL is the command
+ * line's (1) unless a response came: then it was a redirect's Location, the server's fault (3).
+ * -EINVAL is the library refusing what the command line asked (a method, header or user agent
+ * with a control character, a -u too long): a usage error, not the network's. */
+static int report(const get_opts *o, transfer *t, int rc, const char *url,
+                  const sockit_http_resp *r)
 {
     if (t->werr) {
         if (!quiet(o))
             cli_error(0, "%s: %s", t->path ? t->path : "standard output", strerror(t->werr));
         return CLI_FILE;
     }
-    int status = rc == SOCKIT_EBADURL ? CLI_USAGE : cli_exit_code(rc);
+    int status = rc == SOCKIT_EBADURL ? (r->status ? CLI_PROTO : CLI_USAGE)
+                 : rc == -EINVAL      ? CLI_USAGE
+                                      : cli_exit_code(rc);
     if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR)
         status = CLI_FILE; /* only local files give these (none do over the network) */
     if (!quiet(o)) {
@@ -770,7 +784,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
         wait_seconds(d);
     }
     if (rc < 0 || t.werr)
-        status = report(o, &t, rc < 0 ? rc : -EIO, url);
+        status = report(o, &t, rc < 0 ? rc : -EIO, url, &r);
     else if (o->fail && r.status >= 400 && !already_whole(&req, &r)) {
         if (!quiet(o))
             cli_error(0, "%s: the server answered %d %s", r.url ? r.url : url, r.status,
@@ -778,7 +792,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
         status = CLI_HTTP;
     }
     if (finish_file(&t) < 0 && status == CLI_OK)
-        status = report(o, &t, -EIO, url);
+        status = report(o, &t, -EIO, url, &r);
     if (o->write_out) {
         int w = write_out(o, &r, status, url);
         if (w && status == CLI_OK)

@@ -84,11 +84,13 @@ typedef struct sockit_http_client_opts {
     uint64_t max_decoded;    /* with accept_encoding: a decoded body larger than this is
                                 SOCKIT_ETOOLONG (decompression bombs); 0: 1 GiB */
     size_t max_header_bytes; /* a response head (each 1xx and the final one) larger than this
-                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB */
+                                is SOCKIT_EPROTO; 0 (and the most): 64 KiB; so are more empty
+                                lines than this before a status line */
     int max_idle;            /* idle connections kept for reuse; 0: 8; < 0: none (every request
                                 closes its connection: "Connection: close" is sent) */
     double idle_timeout;     /* an idle connection older than this is not reused: 0: 60 s */
-    const char *user_agent;  /* NULL: "sockit/<version>"; "": no User-Agent header */
+    const char *user_agent;  /* NULL: "sockit/<version>"; "": no User-Agent header; a control
+                                character makes every request -EINVAL (no smuggled header) */
     int family;              /* 0: any; AF_INET or AF_INET6: only that family (curl -4/-6) */
 } sockit_http_client_opts;
 
@@ -159,7 +161,9 @@ typedef struct sockit_http_resp sockit_http_resp;
 typedef int (*sockit_http_head_fn)(void *arg, const sockit_http_resp *resp);
 
 typedef struct sockit_http_client_req {
-    const char *method;        /* NULL: GET, or POST when there is a body */
+    const char *method;        /* NULL: GET, or POST when there is a body; else a token
+                                  ("GET", "PROPFIND"): a space or control character is
+                                  -EINVAL (it would rewrite the request line) */
     const char *url;           /* "http://..." or "https://..." (required) */
     const sockit_http_field *headers; /* extra headers, sent as given after the client's own;
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
@@ -177,7 +181,8 @@ typedef struct sockit_http_client_req {
     const char *body_path;     /* BODY_PATH */
     sockit_http_read_fn body_read; /* BODY_CALLBACK */
     void *body_arg;
-    const char *content_type;  /* NULL: none sent (unless in headers) */
+    const char *content_type;  /* NULL: none sent (unless in headers); a control character
+                                  is -EINVAL, as in headers */
 
     const char *user;          /* Basic auth; NULL: the URL's userinfo (percent-decoded), if any */
     const char *password;      /* NULL: empty */
@@ -254,7 +259,9 @@ struct sockit_http_resp {
  * Framing: Content-Length, chunked (also after other codings: "gzip, chunked"), or read to the
  * close; 1xx responses are skipped (passed to trace); HEAD, 204 and 304 have no body. A body of
  * 1 MiB or more from memory, a file or a callback is sent with "Expect: 100-continue": the
- * client waits for a 100 (at most 1 s) then sends, and a final answer instead of 100 ends it.
+ * client waits for a 100 (at most 1 s) then sends, and a final answer instead of 100 ends it
+ * (but a 417, a server that does not do 100-continue, has the request sent again without
+ * the Expect header, as curl does).
  *
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;

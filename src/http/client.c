@@ -255,6 +255,18 @@ typedef struct hc_target {
     char key[HC_KEYLEN];
 } hc_target;
 
+/* 1 if a percent-decoded host name holds a byte no host name has: a control character or a
+ * space (a CR LF went into the CONNECT request line and Host header as it was: a smuggled
+ * header for the proxy), or a ':', '[' or ']' outside an IPv6 literal. */
+static int bad_host(const char *h, size_t n, int ipv6)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']' || (ch == ':' && !ipv6)) return 1;
+    }
+    return 0;
+}
+
 static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
 {
     t->https = sockit_url_is(u, "https");
@@ -264,7 +276,7 @@ static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
     if (!u->host.p || !u->host.n)
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: no host", call->url);
     ssize_t n = sockit_url_decode(t->host, sizeof t->host, u->host.p, u->host.n, 0);
-    if (n < 0 || memchr(t->host, 0, (size_t)n))
+    if (n < 0 || bad_host(t->host, (size_t)n, u->host_is_ipv6))
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: bad host name", call->url);
     snprintf(t->port, sizeof t->port, "%d", sockit_url_port(u));
     t->px = sockit__hc_proxy_for(call->c, t->https, t->host);
@@ -357,7 +369,8 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
 {
     sockit_http_client *c = call->c;
     uint64_t blen = call->send_body ? sockit__hc_body_length(call) : 0;
-    int expect = call->send_body && blen >= EXPECT_BODY;
+    int expect = call->send_body && blen >= EXPECT_BODY && !call->no_expect;
+    call->expect_refused = 0;
     call->body_in_head = call->send_body && call->req->body_kind == SOCKIT_HTTP_BODY_MEMORY &&
                          blen <= SMALL_BODY;
     ssize_t n = sockit__hc_build_head(call, u, t->px && !t->https, auth,
@@ -384,6 +397,7 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
         int st = sockit__hc_read_head(call, k, got_any, 1, wait < call->deadline ? wait : call->deadline);
         if (st >= 200) {
             call->conn_close = 1; /* the body was not sent: the server may still expect it */
+            call->expect_refused = st == 417;
             return st;
         }
         if (st < 0 && !(st == -ETIMEDOUT && sockit__now() < call->deadline)) return st;
@@ -564,6 +578,8 @@ static int call_init(hc_call *call, sockit_http_client *c, const sockit_http_cli
     call->send_body = q->body_kind != SOCKIT_HTTP_BODY_NONE;
     call->method = q->method ? q->method : call->send_body ? "POST" : "GET";
     call->head_only = !strcmp(call->method, "HEAD");
+    int bad = sockit__hc_check_line_values(call);
+    if (bad < 0) return bad;
     if (q->body_kind == SOCKIT_HTTP_BODY_PATH) {
         call->body_fd = open(q->body_path, O_RDONLY | O_CLOEXEC);
         if (call->body_fd < 0) return sockit__fail(-errno, "http: request body %s", q->body_path);
@@ -641,6 +657,13 @@ static int run(hc_call *call)
         if ((r = target_of(call, &u, &t)) < 0) return r;
         int status = exchange(call, &u, &t, auth, &k);
         if (status < 0) return status;
+        if (status == 417 && call->expect_refused) {
+            /* A server that does not do 100-continue (RFC 9110 10.1.1): the body was not sent;
+             * ask again without the expectation, as curl does. */
+            if ((r = skip_body(call, k)) < 0) return r;
+            call->no_expect = 1;
+            continue;
+        }
         if (!follow || !is_redirect(status) || !sockit_http_resp_header(call->resp, "location"))
             return final_body(call, k);
         if (call->resp->redirects >= call->c->o.max_redirects) {

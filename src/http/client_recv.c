@@ -184,7 +184,7 @@ static int head_facts(hc_call *call, const sockit_http_response *pr)
 
 int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_100, int64_t deadline)
 {
-    size_t max = call->c->o.max_header_bytes;
+    size_t max = call->c->o.max_header_bytes, blank = 0;
     for (int interim = 0;; interim++) {
         size_t scanned = 0;
         if (interim > MAX_INTERIM)
@@ -193,7 +193,10 @@ int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_10
         ssize_t end;
         for (;;) {
             while (k->len && (k->buf[k->off] == '\r' || k->buf[k->off] == '\n'))
-                consume(k, 1); /* empty lines before a status line (RFC 9112 2.2) */
+                consume(k, 1), blank++; /* empty lines before a status line (RFC 9112 2.2) */
+            if (blank > max) /* a stream of CR LF held a client without a timeout forever */
+                return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent over %zu bytes of empty "
+                                       "lines before its answer", call->url, max);
             end = sockit_http_head_end(k->buf + k->off, k->len, &scanned);
             if (end > 0) break;
             if (end != SOCKIT_EINCOMPLETE) return (int)end;

@@ -86,6 +86,36 @@ static int check_header(const sockit_http_field *f, size_t i)
     return 0;
 }
 
+/* A value of the caller's that goes into the head outside `headers` (the client's User-Agent, the
+ * request's Content-Type): -EINVAL for a control character, which would end the line and smuggle
+ * a header of the value's choosing. */
+static int check_value(const char *what, const char *v)
+{
+    for (const char *p = v ? v : ""; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return sockit__failmsg(-EINVAL, "http: the %s has a control character", what);
+    return 0;
+}
+
+/* The method is a token (RFC 9110 9.1): a space or a line break would rewrite the request line. */
+static int check_method(const char *m)
+{
+    const char *p = m;
+    while (*p && tchar((unsigned char)*p)) p++;
+    if (!*m || *p)
+        return sockit__failmsg(-EINVAL, "http: the method \"%.40s\" is not a token", m);
+    return 0;
+}
+
+int sockit__hc_check_line_values(const hc_call *call)
+{
+    int r;
+    if ((r = check_method(call->method)) < 0 || (r = check_value("user agent", call->c->o.user_agent)) < 0 ||
+        (r = check_value("content type", call->req->content_type)) < 0)
+        return r;
+    return 0;
+}
+
 /* 1 if the caller's headers name `name` (then the client's own is not sent). */
 static int caller_has(const sockit_http_client_req *q, const char *name)
 {

@@ -77,6 +77,8 @@ typedef struct hc_call {
     int send_body;         /* this hop sends the request body */
     int body_in_head;      /* ... appended to the head (small, from memory): one send */
     int dropped_body;      /* a redirect turned the request into a GET without its body */
+    int expect_refused;    /* this hop asked "Expect: 100-continue" and got 417, the body unsent */
+    int no_expect;         /* the server answered that with 417: ask no more */
     int resuming;          /* resume_from > 0 and this body continues or restarts the sink */
     int sink_off;          /* this hop's body is read and discarded (redirects, refused resume) */
     int framing;           /* the final head's (sockit_http_framing) */
@@ -139,6 +141,10 @@ int sockit__hc_sink(hc_call *call, const char *data, size_t n);
 /* Builds the request head for this hop into c->out: returns its length or a code. target_url
  * is the parsed current URL; absolute_form for a plain-HTTP proxy; auth is 0 once credentials
  * must no longer be sent (another origin). */
+/* The method (a token), the client's user agent and the request's content type (no control
+ * character): 0 or -EINVAL with a message. Checked before any connection is made, so that nothing
+ * of them reaches a server or a proxy (CONNECT carries the user agent). */
+int sockit__hc_check_line_values(const hc_call *call);
 ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_form, int auth,
                               const char *proxy_auth, int expect);
 /* Sends the request body of this hop over k. */
