@@ -389,8 +389,13 @@ static void test_deadlines(void)
     CHECK_CODE(get(c, URL("/stall"), &r), -ETIMEDOUT);
     CHECK_DBL(tu_now() - t0, <, 3.0);
     CHECK_CONTAINS(sockit_errmsg(), "low-speed limit");
-    /* ... which a fast transfer never trips. */
+    sockit_http_client_free(c);
+    /* ... which a transfer at speed never trips (a window long enough for any loaded machine). */
+    o.low_speed_limit = 100;
+    o.low_speed_time = 5;
+    CHECK_OK(sockit_http_client_new(&c, &o));
     CHECK_OK(get(c, URL("/bytes?n=100000"), &r));
+    CHECK_INT(r.body_len, ==, 100000);
     sockit_http_client_free(c);
     /* The connect timeout bounds the TLS handshake too: a listener that never accepts (the
      * kernel completes the TCP handshake; nobody answers the ClientHello). */
@@ -852,6 +857,27 @@ static void test_proxy_plain(void)
     CHECK_TRUE(get(c, "http://origin.test/x", &r) < 0); /* not asked: direct */
     sockit_http_client_free(c);
     unsetenv("http_proxy");
+    /* Proxy URLs: "host:port" is taken as http://; another scheme is refused at once. */
+    memset(&o, 0, sizeof o);
+    o.proxy = "ftp://127.0.0.1:21";
+    c = NULL;
+    CHECK_CODE(sockit_http_client_new(&c, &o), -EINVAL);
+    CHECK_TRUE(c == NULL);
+    char bare[64];
+    snprintf(bare, sizeof bare, "127.0.0.1:%s", g_port2);
+    o.proxy = bare;
+    /* no_proxy: "*", a host with a port, a whole name — and a suffix only at a dot. */
+    static const struct { const char *list; int proxied; } np[] = {
+        {"*", 0}, {"other.test:80, origin.test", 0}, {"ORIGIN.TEST", 0}, {"rigin.test", 1},
+        {".test", 0}, {"", 1}};
+    for (size_t i = 0; i < sizeof np / sizeof *np; i++) {
+        TU_CTX("no_proxy \"%s\"", np[i].list);
+        o.no_proxy = np[i].list;
+        CHECK_OK(sockit_http_client_new(&c, &o));
+        int rc = get(c, "http://origin.test/x", &r);
+        CHECK_INT(rc == 0 && sockit_http_resp_header(&r, "x-via") != NULL, ==, np[i].proxied);
+        sockit_http_client_free(c);
+    }
     sockit_http_resp_free(&r);
 }
 

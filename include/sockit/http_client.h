@@ -232,10 +232,12 @@ typedef struct sockit_http_resp {
  * top of this file and the client's timeout). Returns 0 when a response arrived (any status) or
  * a negative code (see the top of this file) with what was received kept in resp.
  *
- * Connections: taken from c's pool when one is idle for the origin (an idle connection the server
- * closed is retried once on a new connection for GET, HEAD, OPTIONS, TRACE, PUT and DELETE, and
- * for other methods only when nothing was sent), else made; given back after a response whose
- * framing left the connection usable and that did not say "Connection: close".
+ * Connections: taken from c's pool when one is idle for the origin, else made; given back after
+ * a response whose framing left the connection usable and that did not say "Connection: close".
+ * A request over an idle connection the server had closed (nothing comes back) is sent again,
+ * once, on a new connection for GET, HEAD, OPTIONS, TRACE, PUT and DELETE (unless the body comes
+ * from a callback); for other methods the idle connection is checked (a peek) before it is used
+ * and a closed one is not. resp->reused tells which connection the final request went over.
  *
  * Framing: Content-Length, chunked (also after other codings: "gzip, chunked"), or read to the
  * close; 1xx responses are skipped (passed to trace); HEAD, 204 and 304 have no body. A body of

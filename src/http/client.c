@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,19 @@ static int body_rewind(hc_call *call)
     return 0;
 }
 
+/* Waits for the first byte of the answer on a plain socket before reading it: the answer is
+ * hardly ever there the moment the request left, and a receive that finds nothing costs a
+ * system call per request. (TLS may hold decrypted bytes poll cannot see; the low-speed limit
+ * needs its window: both read at once.) */
+static int wait_answer(hc_call *call, hc_conn *k)
+{
+    if (k->len || call->ls_limit || sockit_tls_active(k->s)) return 0;
+    int r = sockit__wait(sockit_fileno(k->s), POLLIN, call->deadline);
+    if (r == -ETIMEDOUT)
+        return sockit__failmsg(r, "http: timed out waiting for the response from %s", call->url);
+    return r < 0 ? sockit__fail(r, "http: waiting for the response from %s", call->url) : 0;
+}
+
 /* Sends the head (and a small body with it); then the body, after a 100 Continue or a second's
  * wait when the head asked for one; and reads the final head. Returns the status or a code;
  * *got_any tells whether any byte of a response arrived. */
@@ -385,6 +399,7 @@ static int send_and_read(hc_call *call, hc_conn *k, const sockit_url *u, const h
         call->conn_close = 1;
         return st;
     }
+    if ((r = wait_answer(call, k)) < 0) return r;
     return sockit__hc_read_head(call, k, got_any, 0, call->deadline);
 }
 
