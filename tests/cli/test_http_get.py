@@ -188,6 +188,28 @@ class TestOutput(Base):
         self.assertIn(b"X-Test: yes", head)
         self.assertEqual(body, b"hello")
 
+    def test_include_with_location_shows_every_head(self):
+        r = get("-i", "-L", self.url("/redirect/2"))
+        self.assertOK(r)
+        self.assertEqual(r.stdout.count(b"HTTP/1.1 302 Found\r\n"), 2, r.stdout)
+        self.assertTrue(r.stdout.endswith(b"\r\n\r\ndone\n"), r.stdout)
+
+    def test_closed_standard_output_is_a_local_error(self):
+        p = subprocess.Popen([hp.BIN, "http", "get", self.url("/bytes?n=20000000")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=hp.clean_env())
+        try:
+            self.assertEqual(len(p.stdout.read(10)), 10)
+            p.stdout.close()  # the reader goes, as `| head -c 10` does
+            err = p.stderr.read()
+            self.assertEqual(p.wait(hp.TIMEOUT), 5, err)
+            self.assertEqual(err.count(b"\n"), 1, err)
+            self.assertIn(b"standard output", err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.wait(hp.TIMEOUT)
+            p.stderr.close()
+
     def test_verbose_shows_both_heads_on_stderr(self):
         r = get("-v", self.url("/head?t=v"))
         self.assertOK(r, b"hello")

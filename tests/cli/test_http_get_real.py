@@ -180,6 +180,11 @@ class TestTLS(hp.GetTest):
             r = get("-x", proxy.url(), "--cacert", self.certs["ca"], self.url("srv", "/small.txt"))
             self.assertOK(r, b"small\n")
             self.assertEqual(proxy.log[0][:2], ("CONNECT", "127.0.0.1:%d" % self.servers["srv"].port))
+            r = get("--cacert", self.certs["ca"], self.url("srv", "/small.txt"),
+                    env=hp.clean_env(https_proxy=proxy.url()))
+            self.assertOK(r, b"small\n")
+            self.assertEqual(len(proxy.log), 2)
+            self.assertEqual(proxy.log[1][0], "CONNECT")
         finally:
             proxy.stop()
 

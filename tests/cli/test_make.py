@@ -42,7 +42,7 @@ class DepsProfiles(unittest.TestCase):
     def test_run_needs_only_running(self):
         run = profile("run")
         self.assertEqual(run, {"build-essential", "cmake", "pkg-config", "libssl-dev", "python3",
-                               "netbase", "zlib1g-dev"})  # zlib: the HTTP client
+                               "netbase", "zlib1g-dev"})  # zlib: the HTTP client's gzip
 
     def test_each_profile_contains_the_smaller(self):
         run, test, bench = profile("run"), profile("test"), profile("bench")
