@@ -7,10 +7,12 @@
  *   home/pub/  the anonymous root, read-only
  * Flags (comma-separated) change the handler:
  *   noepsv   EPSV answers 502 (the client must fall back to PASV)
+ *   noeprt   EPRT answers 500 (active mode must fall back to PORT)
  *   badpasv  the 227 reply carries 127.0.0.2 instead of the server's address
  *   nomlsd   no MLSD/MLST (the client must list with LIST)
  *   tls      TLS_FTPHandler, TLS required on control and data connections
  *   short    RETR of a name starting with "short" sends half the file, then 226
+ *   v6       listen on ::1 instead of 127.0.0.1
  */
 #ifndef SOCKIT_FTP_UTIL_H
 #define SOCKIT_FTP_UTIL_H
@@ -47,6 +49,8 @@ static const char ftpu_script[] =
     "class H(base):\n"
     "    if 'noepsv' in flags:\n"
     "        def ftp_EPSV(self, line): self.respond('502 EPSV not implemented here.')\n"
+    "    if 'noeprt' in flags:\n"
+    "        def ftp_EPRT(self, line): self.respond('500 EPRT not understood.')\n"
     "    if 'short' in flags:\n"
     "        def ftp_RETR(self, file):\n"
     "            if not os.path.basename(file).startswith('short'):\n"
@@ -63,7 +67,7 @@ static const char ftpu_script[] =
     "    H.tls_control_required = H.tls_data_required = True\n"
     "H.authorizer = a\n"
     "H.timeout = 60\n"
-    "s = FTPServer(('127.0.0.1', 0), H)\n"
+    "s = FTPServer(('::1' if 'v6' in flags else '127.0.0.1', 0), H)\n"
     "s.max_cons = 64\n"
     "print('PORT', s.address[1], flush=True)\n"
     "s.serve_forever(handle_exit=False)\n";
