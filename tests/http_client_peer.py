@@ -179,6 +179,9 @@ class Handler(socketserver.BaseRequestHandler):
         elif path == "/short":
             self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"x" * 1000)
             return False
+        elif path == "/liar":
+            self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 900000000\r\n\r\n0123456789")
+            return False
         elif path == "/early":
             return False
         elif path == "/badstatus":
@@ -228,6 +231,10 @@ class Handler(socketserver.BaseRequestHandler):
         elif path == "/unasked100":
             self.send(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
                       + response(200, b"after 1xx", ids))
+        elif path == "/endless1xx":
+            for _ in range(1000):
+                self.send(b"HTTP/1.1 102 Processing\r\n\r\n")
+            return False
         elif path == "/204":
             self.send(b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
         elif path == "/304":

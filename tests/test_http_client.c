@@ -11,6 +11,7 @@
 #include "tls_util.h"
 
 #include <sockit/http_client.h>
+#include "internal/http_client.h"
 
 #include <openssl/evp.h>
 
@@ -312,6 +313,11 @@ static void test_errors(void)
     CHECK_INT(r.status, ==, 200);
     CHECK_INT(r.body_len, ==, 1000);
     CHECK_INT(r.complete, ==, 0);
+    /* A length the server does not send: the buffer grows with what arrives, not the claim. */
+    CHECK_CODE(get(c, URL("/liar"), &r), SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "body ended after 10 of 900000000 bytes");
+    CHECK_STR(r.body, "0123456789");
+    CHECK_INT(((hc_resp_priv *)r.priv_)->body_cap, <, 1u << 20);
     CHECK_CODE(get(c, URL("/badstatus"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "bad response head from http://127.0.0.1:");
     CHECK_INT(r.status, ==, 0);
@@ -324,6 +330,8 @@ static void test_errors(void)
     CHECK_STR(r.body, "hello");
     CHECK_CODE(get(c, URL("/early"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "closed the connection without a response");
+    CHECK_CODE(get(c, URL("/endless1xx"), &r), SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "more than 32 interim (1xx) responses");
     CHECK_CODE(get(c, URL("/bighead"), &r), SOCKIT_EPROTO);
     CHECK_CONTAINS(sockit_errmsg(), "max_header_bytes");
     /* The memory sink's bound. */
@@ -683,6 +691,12 @@ static int prog_fn(void *arg, uint64_t now, int64_t total)
     return ++p->calls == p->stop_at;
 }
 
+static int head_fn(void *arg, const sockit_http_resp *resp)
+{
+    CHECK_TRUE(resp->status >= 200 && resp->headers != NULL);
+    return *(int *)arg;
+}
+
 static void test_resume(void)
 {
     char ubuf[256], path[128];
@@ -724,9 +738,30 @@ static void test_resume(void)
         }
         close(fd);
     }
+    /* The head callback: keep nothing of a 404's body (curl --fail), or stop at the head. */
+    sockit_http_client_req q = {0};
+    q.url = URL("/no-such");
+    q.on_head = head_fn;
+    int mode = 1;
+    q.on_head_arg = &mode;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.status, ==, 404);
+    CHECK_INT(r.body_len, ==, 0);
+    CHECK_INT(r.complete, ==, 1);
+    CHECK_OK(get(c, URL("/hello"), &r));
+    CHECK_INT(r.reused, ==, 1); /* the dropped body was read: the connection goes on */
+    mode = -1;
+    q.url = URL("/bytes?n=1000");
+    CHECK_CODE(sockit_http_client_do(c, &q, &r), -ECANCELED);
+    CHECK_INT(r.status, ==, 200);
+    CHECK_INT(r.content_length, ==, 1000);
+    CHECK_INT(r.body_len, ==, 0);
+    mode = 0;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.body_len, ==, 1000);
     /* Callbacks that stop the transfer. */
     struct prog pr = {0, 0, 0, 0, 2};
-    sockit_http_client_req q = {0};
+    memset(&q, 0, sizeof q);
     q.url = URL("/chunked?n=300000");
     q.progress = prog_fn;
     q.progress_arg = &pr;

@@ -27,7 +27,7 @@
  *                        body shorter than its Content-Length or a connection closed early, a
  *                        header section over max_header_bytes, a bad Content-Range on resume,
  *                        too many redirects, a bad compressed body, a transfer coding other than
- *                        gzip/deflate/chunked, an unasked 101. E.g. "http: body ended after 1000 of 5000 bytes
+ *                        gzip/deflate/chunked, an unasked 101, more than 32 1xx responses. E.g. "http: body ended after 1000 of 5000 bytes
  *                        (Content-Length) from http://h:8080/x";
  *   SOCKIT_ETOOLONG      a memory body over max_body, or a decoded body over max_decoded;
  *   SOCKIT_EBADURL       the URL (or a redirect's Location) does not parse, or is not http/https;
@@ -149,6 +149,15 @@ typedef int (*sockit_http_progress_fn)(void *arg, uint64_t now, int64_t total);
  * every retry), 0 for each response head received (1xx included). For `curl -v`. */
 typedef void (*sockit_http_trace_fn)(void *arg, int sent, const char *head, size_t len);
 
+typedef struct sockit_http_resp sockit_http_resp;
+
+/* The final response's head arrived (status, headers and content_length are set in resp; no
+ * body byte was sunk yet): for `curl --fail` and `-i`, or to set up a progress display. Returns
+ * 0 to take the body into the sink, 1 to read it and keep nothing (the connection stays usable;
+ * resp->complete still says whether it ended well), or < 0 to stop the request (-ECANCELED;
+ * the connection is closed). Not called for redirects that are followed, nor for 1xx. */
+typedef int (*sockit_http_head_fn)(void *arg, const sockit_http_resp *resp);
+
 typedef struct sockit_http_client_req {
     const char *method;        /* NULL: GET, or POST when there is a body */
     const char *url;           /* "http://..." or "https://..." (required) */
@@ -193,6 +202,9 @@ typedef struct sockit_http_client_req {
 
     int follow_redirects;      /* 0: the client's; 1: follow; -1: do not */
     double timeout;            /* 0: the client's; > 0 seconds; < 0 none */
+
+    sockit_http_head_fn on_head; /* the final head arrived (see sockit_http_head_fn) */
+    void *on_head_arg;
 } sockit_http_client_req;
 
 /* ---- the response ------------------------------------------------------------------------ */
@@ -201,7 +213,7 @@ typedef struct sockit_http_client_req {
  * (valid until it is freed or reused). Zero it (= {0}) before its first use; after that it may be
  * passed to the next call as it is (its memory is reused) and is freed once, at the end, with
  * sockit_http_resp_free. */
-typedef struct sockit_http_resp {
+struct sockit_http_resp {
     int status;                /* 200; 0 if no response head arrived */
     int version;               /* 10 or 11 */
     const char *reason;        /* "OK" (maybe "") */
@@ -226,7 +238,7 @@ typedef struct sockit_http_resp {
     int reused;                /* 1: the final request went over a pooled connection */
     double time_total;         /* seconds the call took */
     void *priv_;               /* private: the response's buffers */
-} sockit_http_resp;
+};
 
 /* Sends req through c and reads the response into *resp, blocking, within one deadline (see the
  * top of this file and the client's timeout). Returns 0 when a response arrived (any status) or

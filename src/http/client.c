@@ -588,7 +588,17 @@ static void call_end(hc_call *call)
 static int final_body(hc_call *call, hc_conn *k)
 {
     int r = 0, reusable = 0;
-    if (call->req->resume_from && (r = resume_check(call)) < 0) goto out;
+    const sockit_http_client_req *q = call->req;
+    if (q->on_head) {
+        int h = q->on_head(q->on_head_arg, call->resp);
+        if (h < 0) {
+            r = sockit__failmsg(-ECANCELED, "http: the head callback stopped the transfer from %s",
+                                call->url);
+            goto out;
+        }
+        call->sink_off = h == 1;
+    }
+    if (q->resume_from && !call->sink_off && (r = resume_check(call)) < 0) goto out;
     if ((r = sockit__hc_decode_setup(call, call->c->o.accept_encoding)) < 0) goto out;
     if (call->framing == SOCKIT_HTTP_LENGTH && !call->z_kind)
         call->total = (int64_t)(call->sink_base + call->length);

@@ -81,6 +81,10 @@ static void consume(hc_conn *k, size_t n)
     k->len -= n;
 }
 
+/* Interim responses (1xx) one request may get before its final one: a peer that sends them
+ * without end would otherwise hold the call until its deadline. */
+#define MAX_INTERIM 32
+
 /* ---- the head ------------------------------------------------------------------------------- */
 
 /* Makes sure p's arrays hold a head of n bytes with nh headers. */
@@ -181,8 +185,11 @@ static int head_facts(hc_call *call, const sockit_http_response *pr)
 int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_100, int64_t deadline)
 {
     size_t max = call->c->o.max_header_bytes;
-    for (;;) {
+    for (int interim = 0;; interim++) {
         size_t scanned = 0;
+        if (interim > MAX_INTERIM)
+            return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent more than %d interim (1xx) "
+                                   "responses", call->url, MAX_INTERIM);
         ssize_t end;
         for (;;) {
             while (k->len && (k->buf[k->off] == '\r' || k->buf[k->off] == '\n'))
@@ -305,26 +312,33 @@ int sockit__hc_sink(hc_call *call, const char *data, size_t n)
 static int length_to_memory(hc_call *call, hc_conn *k, uint64_t left)
 {
     sockit_http_resp *resp = call->resp;
-    int r = sockit__hc_body_reserve(call, left);
-    if (r < 0) return r;
+    size_t max = call->req->max_body ? call->req->max_body : (size_t)1 << 30;
+    int r = 0;
+    if (resp->body_len + left > max) /* refused before a byte is read: it cannot fit */
+        return sockit__failmsg(SOCKIT_ETOOLONG, "http: the body from %s is %llu bytes, over %zu "
+                               "(max_body)", call->url, (unsigned long long)(resp->body_len + left), max);
     while (left) {
-        size_t want = left > (1u << 30) ? (1u << 30) : (size_t)left;
-        ssize_t n = hc_recv(call, k, resp->body + resp->body_len, want, call->deadline);
+        /* The buffer grows as bytes come (doubling), not to the length the server claims. */
+        size_t room = call->p->body_cap - resp->body_len - 1;
+        if (room == 0) {
+            uint64_t grow = resp->body_len < 65536 ? 65536 : resp->body_len;
+            if ((r = sockit__hc_body_reserve(call, grow < left ? grow : left)) < 0) break;
+            room = call->p->body_cap - resp->body_len - 1;
+        }
+        ssize_t n = hc_recv(call, k, resp->body + resp->body_len, room < left ? room : (size_t)left,
+                            call->deadline);
         if (n <= 0) {
-            resp->body[resp->body_len] = 0;
-            return n < 0 ? (int)n : 1;
+            r = n < 0 ? (int)n : 1;
+            break;
         }
         resp->body_len += (size_t)n;
         resp->body_bytes += (uint64_t)n;
         call->body_got += (uint64_t)n;
         left -= (uint64_t)n;
-        if ((r = progress(call)) < 0) {
-            resp->body[resp->body_len] = 0;
-            return r;
-        }
+        if ((r = progress(call)) < 0) break;
     }
     resp->body[resp->body_len] = 0;
-    return 0;
+    return r;
 }
 
 /* Reads a body of `length` bytes (UINT64_MAX: to the close). Returns 0 when it ended as framed,
