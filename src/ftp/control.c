@@ -93,6 +93,12 @@ static void keep_text(sockit_ftp *f, const char *p, size_t n)
     f->text_len = o;
 }
 
+int sockit__ftp_fail_io(unsigned mark, int code, const char *ctx)
+{
+    if (code == SOCKIT_ETLS) return sockit__fail_ctx(mark, code, "%s", ctx);
+    return sockit__fail(code, "%s", ctx);
+}
+
 static int broken(sockit_ftp *f, int rc)
 {
     f->broken = 1;
@@ -121,9 +127,11 @@ int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
         if (got == 0)
             return broken(f, sockit__failmsg(SOCKIT_ECLOSED, "ftp %s: the server closed the "
                                              "control connection", f->host));
-        if (got == SOCKIT_ETLS) /* the TLS layer's message says it best */
-            return broken(f, sockit__fail_ctx(mark, (int)got, "ftp %s: reading a reply", f->host));
-        if (got < 0) return broken(f, sockit__fail((int)got, "ftp %s: reading a reply", f->host));
+        if (got < 0) {
+            char ctx[300];
+            snprintf(ctx, sizeof ctx, "ftp %s: reading a reply", f->host);
+            return broken(f, sockit__ftp_fail_io(mark, (int)got, ctx));
+        }
     }
 }
 
@@ -157,7 +165,11 @@ int sockit__ftp_send(sockit_ftp *f, const char *verb, const char *arg, int64_t d
                                SOCKIT__FTP_LINE_MAX);
     unsigned mark = sockit__errmark();
     rc = sockit__sendall_dl(f->ctl, line, (size_t)n, 0, NULL, deadline);
-    if (rc < 0) return broken(f, sockit__fail_ctx(mark, rc, "ftp %s: sending %s", f->host, verb));
+    if (rc < 0) {
+        char ctx[300];
+        snprintf(ctx, sizeof ctx, "ftp %s: sending %.16s", f->host, verb);
+        return broken(f, sockit__ftp_fail_io(mark, rc, ctx));
+    }
     return 0;
 }
 
@@ -200,7 +212,10 @@ int sockit__ftp_parse_epsv(const char *t, size_t len)
     i += 3;
     long port = 0;
     size_t digits = 0;
-    while (i < len && isdigit((unsigned char)t[i]) && digits < 6) port = port * 10 + (t[i++] - '0'), digits++;
+    while (i < len && isdigit((unsigned char)t[i]) && digits < 6) {
+        port = port * 10 + (t[i++] - '0');
+        digits++;
+    }
     if (!digits || port < 1 || port > 65535 || i + 1 >= len || t[i] != d || t[i + 1] != ')')
         goto bad;
     return (int)port;
@@ -220,7 +235,10 @@ int sockit__ftp_parse_pasv(const char *t, size_t len, unsigned char ip[4], int *
             i++;
         }
         int n = 0, digits = 0;
-        while (i < len && isdigit((unsigned char)t[i]) && digits < 4) n = n * 10 + (t[i++] - '0'), digits++;
+        while (i < len && isdigit((unsigned char)t[i]) && digits < 4) {
+            n = n * 10 + (t[i++] - '0');
+            digits++;
+        }
         if (!digits || digits > 3 || n > 255) goto bad;
         v[k] = n;
     }
@@ -240,7 +258,10 @@ int64_t sockit__ftp_parse_150_size(const char *t, size_t len)
         size_t j = i + 1;
         int64_t n = 0;
         int digits = 0;
-        while (j < len && isdigit((unsigned char)t[j]) && digits < 18) n = n * 10 + (t[j++] - '0'), digits++;
+        while (j < len && isdigit((unsigned char)t[j]) && digits < 18) {
+            n = n * 10 + (t[j++] - '0');
+            digits++;
+        }
         if (digits && len - j >= 7 && memcmp(t + j, " bytes)", 7) == 0) return n;
     }
     return -1;

@@ -15,6 +15,8 @@
 #include <sockit/reader.h>
 #include <sockit/tls.h>
 
+#include <stdio.h>
+
 #define SOCKIT__FTP_LINE_MAX 8192    /* one reply or listing line, its end included */
 #define SOCKIT__FTP_REPLY_MAX 65536  /* one whole reply */
 #define SOCKIT__FTP_DEFAULT_TIMEOUT 60.0
@@ -67,6 +69,19 @@ int sockit__ftp_final(sockit_ftp *f, int64_t deadline);
 int sockit__ftp_command(sockit_ftp *f, const char *what, const char *verb, const char *arg,
                         const char *ok);
 
+/* A failure of the layers below, in the FTP operation's words: "<ctx>: <reason>". TLS's own
+ * message is kept when it set one since mark (it says more: an alert, a certificate); the core's
+ * generic ones ("reader fill: ...", "sendall ...") are replaced. Returns code. */
+int sockit__ftp_fail_io(unsigned mark, int code, const char *ctx);
+
+/* The same for a data connection: "<what>: data connection: <reason>". */
+static inline int sockit__ftp_data_fail(unsigned mark, int code, const char *what)
+{
+    char ctx[400];
+    snprintf(ctx, sizeof ctx, "%s: data connection", what);
+    return sockit__ftp_fail_io(mark, code, ctx);
+}
+
 /* The reply as a message: "<what>: 530 Login incorrect." (lines joined, made printable, capped).
  * Returns SOCKIT_EPROTO. */
 int sockit__ftp_fail_reply(const sockit_ftp *f, const char *what);
@@ -78,7 +93,8 @@ int sockit__ftp_fail_reply(const sockit_ftp *f, const char *what);
  * end in LF (a CR before it is part of the end). Returns the bytes it spans (> 0) with *code
  * set, SOCKIT_EINCOMPLETE, or SOCKIT_EPROTO: a line over SOCKIT__FTP_LINE_MAX, a reply over
  * SOCKIT__FTP_REPLY_MAX, or a first line that is not "ddd" with the first digit 1..5 followed by
- * SP, '-' or the line's end (judged from its first four bytes). Sets the message on errors (not for incomplete). */
+ * SP, '-' or the line's end (judged from its first four bytes). Sets the message on errors
+ * (not for incomplete). */
 ssize_t sockit__ftp_parse_reply(const char *buf, size_t len, int *code);
 
 /* "229 Entering Extended Passive Mode (|||6446|)" -> the port (1..65535), or SOCKIT_EPROTO. */
