@@ -150,5 +150,6 @@ int cli_connect_main(int argc, char **argv);
 int cli_listen_main(int argc, char **argv);
 int cli_echo_main(int argc, char **argv);
 int cli_http_main(int argc, char **argv);
+int cli_ftp_main(int argc, char **argv);
 
 #endif /* SOCKIT_CLI_H */

@@ -341,5 +341,6 @@ SOCKIT_API int sockit_create_server(sockit_sock **out, const char *host, const c
 #include <sockit/url.h>
 #include <sockit/http.h>
 #include <sockit/http_server.h>
+#include <sockit/ftp.h>
 
 #endif /* SOCKIT_SOCKIT_H */

@@ -33,4 +33,16 @@ SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c);
 int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
                            const sockit_tls_connect_opts *o, int64_t deadline);
 
+/* A client session to resume on another connection, held apart from any socket (FTPS: in TLS 1.3
+ * a ticket resumes once, so each data connection resumes the newest ticket of the one before,
+ * the first one the control connection's). Opaque here so that protocols need no OpenSSL header:
+ * it is an SSL_SESSION. */
+typedef struct sockit__tls_session sockit__tls_session;
+/* A reference to s's newest resumable session, or NULL (not a TLS client socket, none yet). */
+sockit__tls_session *sockit__tls_session_take(const sockit_sock *s);
+void sockit__tls_session_free(sockit__tls_session *sess);
+/* The client handshake resuming sess (NULL: a full handshake), within a deadline. */
+int sockit__tls_connect_session(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                                sockit__tls_session *sess, int64_t deadline);
+
 #endif

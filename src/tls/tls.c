@@ -534,7 +534,7 @@ static SSL_SESSION *session_of(const sockit_sock *from, int64_t deadline)
 /* SNI, the name to verify, and the session to resume: the cached one for this host and port, or
  * reuse_from's. */
 static int client_setup(sockit_sock *s, sockit_tls_ctx *c, struct tls_state *t, const char *host,
-                        const sockit_tls_connect_opts *o, int64_t deadline)
+                        const sockit_tls_connect_opts *o, SSL_SESSION *sess, int64_t deadline)
 {
     struct in6_addr ip;
     char bare[300];
@@ -553,7 +553,7 @@ static int client_setup(sockit_sock *s, sockit_tls_ctx *c, struct tls_state *t, 
     a.len = sizeof a.sa;
     if (getpeername(s->fd, (struct sockaddr *)&a.sa, &a.len) == 0)
         snprintf(t->cache_key, sizeof t->cache_key, "%s %d", bare, sockit_addr_port(&a));
-    SSL_SESSION *reuse = o && o->reuse_from ? session_of(o->reuse_from, deadline) : NULL;
+    SSL_SESSION *reuse = sess ? sess : o && o->reuse_from ? session_of(o->reuse_from, deadline) : NULL;
     if (reuse) {
         SSL_set_session(t->ssl, reuse);
         return 0;
@@ -565,15 +565,17 @@ static int client_setup(sockit_sock *s, sockit_tls_ctx *c, struct tls_state *t, 
     return 0;
 }
 
-int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
-                           const sockit_tls_connect_opts *o, int64_t deadline)
+static int client_connect(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                          const sockit_tls_connect_opts *o, SSL_SESSION *sess, int64_t deadline)
 {
     struct tls_state *t;
     int r = begin_wrap(s, c, 0, host, &t);
     if (r < 0) return r;
-    if (host && *host) r = client_setup(s, c, t, host, o, deadline);
+    if (host && *host) r = client_setup(s, c, t, host, o, sess, deadline);
     else if (!c->insecure)
         r = sockit__failmsg(-EINVAL, "tls: a host name to verify is needed (or an insecure context)");
+    else if (sess)
+        SSL_set_session(t->ssl, sess);
     else if (o && o->reuse_from) {
         SSL_SESSION *reuse = session_of(o->reuse_from, deadline);
         if (reuse) SSL_set_session(t->ssl, reuse);
@@ -584,6 +586,35 @@ int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
     }
     SSL_set_connect_state(t->ssl);
     return handshake(s, t, deadline);
+}
+
+int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                           const sockit_tls_connect_opts *o, int64_t deadline)
+{
+    return client_connect(s, c, host, o, NULL, deadline);
+}
+
+int sockit__tls_connect_session(sockit_sock *s, sockit_tls_ctx *c, const char *host,
+                                sockit__tls_session *sess, int64_t deadline)
+{
+    return client_connect(s, c, host, NULL, (SSL_SESSION *)sess, deadline);
+}
+
+sockit__tls_session *sockit__tls_session_take(const sockit_sock *s)
+{
+    struct tls_state *t = s && s->layer == &tls_layer ? s->layer_ctx : NULL;
+    if (!t || t->server) return NULL;
+    /* The newest ticket the server gave this connection (TLS 1.3, or 1.2 with tickets), else
+     * the session the handshake made or resumed (TLS 1.2 session ids). */
+    SSL_SESSION *sess = t->session ? t->session : SSL_get0_session(t->ssl);
+    if (!sess || !SSL_SESSION_is_resumable(sess)) return NULL;
+    SSL_SESSION_up_ref(sess);
+    return (sockit__tls_session *)sess;
+}
+
+void sockit__tls_session_free(sockit__tls_session *sess)
+{
+    if (sess) SSL_SESSION_free((SSL_SESSION *)sess);
 }
 
 int sockit_tls_connect_ex(sockit_sock *s, sockit_tls_ctx *c, const char *host,

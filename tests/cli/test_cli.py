@@ -248,7 +248,7 @@ class TestCommand(Base):
         self.assertOneLineError(run("help", "nosuch"), 1, "nosuch")
 
     def test_planned_commands_say_not_built_yet(self):
-        for name in ("http", "ftp"):
+        for name in ("http",):
             with self.subTest(name=name):
                 err = self.assertOneLineError(run(name, "get", "http://127.0.0.1/"), 1,
                                               "not built yet")
