@@ -11,6 +11,7 @@
  *   nomlsd   no MLSD/MLST (the client must list with LIST)
  *   tls      TLS_FTPHandler, TLS required on control and data connections
  *   short    RETR of a name starting with "short" sends half the file, then 226
+ *   v6       listen on ::1 instead of 127.0.0.1
  */
 #ifndef SOCKIT_FTP_UTIL_H
 #define SOCKIT_FTP_UTIL_H
@@ -63,7 +64,7 @@ static const char ftpu_script[] =
     "    H.tls_control_required = H.tls_data_required = True\n"
     "H.authorizer = a\n"
     "H.timeout = 60\n"
-    "s = FTPServer(('127.0.0.1', 0), H)\n"
+    "s = FTPServer(('::1' if 'v6' in flags else '127.0.0.1', 0), H)\n"
     "s.max_cons = 64\n"
     "print('PORT', s.address[1], flush=True)\n"
     "s.serve_forever(handle_exit=False)\n";

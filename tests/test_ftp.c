@@ -577,6 +577,30 @@ static void test_server_sends_half(void)
     ftpu_stop(&s);
 }
 
+static void test_ipv6(void)
+{
+    NEED_SERVER(s, "v6");
+    put_text(s.home, "a.txt", "0123456789\n");
+    for (int active = 0; active <= 1; active++) {
+        TU_CTX("%s", active ? "active (EPRT |2|)" : "passive (EPSV)");
+        sockit_ftp_opts o = {.active = active, .timeout = 10};
+        sockit_ftp *f = NULL;
+        CHECK_OK(sockit_ftp_connect(&f, "::1", s.port, &o));
+        if (!f) continue;
+        CHECK_OK(sockit_ftp_login(f, "user", "secret"));
+        struct mem m = {.n = 0};
+        uint64_t n;
+        CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n));
+        CHECK_INT(m.n, ==, 11);
+        ftpu_names l = {0};
+        CHECK_OK(sockit_ftp_nlst(f, NULL, ftpu_add_line, &l));
+        CHECK_INT(l.count, ==, 2);
+        CHECK_CONTAINS(l.buf, "a.txt\n");
+        sockit_ftp_close(f);
+    }
+    ftpu_stop(&s);
+}
+
 /* ---- FTPS and URLs ------------------------------------------------------------------------ */
 
 static void test_ftps_explicit(void)
@@ -640,6 +664,82 @@ static void test_open_url(void)
     ftpu_stop(&s);
 }
 
+/* ---- the same operations as Python's ftplib ------------------------------------------------ */
+
+/* ftplib does, under py/, what ftplib_like() does with sockit under c/: the trees must match. */
+static const char ftplib_script[] =
+    "import ftplib, sys\n"
+    "port, src = int(sys.argv[1]), sys.argv[2]\n"
+    "f = ftplib.FTP()\n"
+    "f.connect('127.0.0.1', port, timeout=30)\n"
+    "f.login('user', 'secret')\n"
+    "f.mkd('py'); f.cwd('py'); f.mkd('d'); f.cwd('d')\n"
+    "f.storbinary('STOR a.bin', open(src, 'rb'))\n"
+    "f.rename('a.bin', 'b.bin')\n"
+    "f.storbinary('APPE b.bin', open(src, 'rb'))\n"
+    "f.storbinary('STOR c.bin', open(src, 'rb'))\n"
+    "f.delete('c.bin')\n"
+    "f.mkd('e'); f.mkd('e/f'); f.rmd('e/f')\n"
+    "f.cwd('..'); f.storlines('STOR t.txt', open(src + '.txt', 'rb'))\n"
+    "f.quit()\n";
+
+static void ftplib_like(sockit_ftp *f, const char *src, const char *txt)
+{
+    CHECK_OK(sockit_ftp_mkd(f, "c"));
+    CHECK_OK(sockit_ftp_cwd(f, "c"));
+    CHECK_OK(sockit_ftp_mkd(f, "d"));
+    CHECK_OK(sockit_ftp_cwd(f, "d"));
+    CHECK_OK(sockit_ftp_upload(f, "a.bin", src, SOCKIT_FTP_STORE, NULL));
+    CHECK_OK(sockit_ftp_rename(f, "a.bin", "b.bin"));
+    CHECK_OK(sockit_ftp_upload(f, "b.bin", src, SOCKIT_FTP_APPEND, NULL));
+    CHECK_OK(sockit_ftp_upload(f, "c.bin", src, SOCKIT_FTP_STORE, NULL));
+    CHECK_OK(sockit_ftp_dele(f, "c.bin"));
+    CHECK_OK(sockit_ftp_mkd(f, "e"));
+    CHECK_OK(sockit_ftp_mkd(f, "e/f"));
+    CHECK_OK(sockit_ftp_rmd(f, "e/f"));
+    CHECK_OK(sockit_ftp_cdup(f));
+    CHECK_OK(sockit_ftp_type(f, 0)); /* storlines: ASCII */
+    CHECK_OK(sockit_ftp_upload(f, "t.txt", txt, SOCKIT_FTP_STORE, NULL));
+    CHECK_OK(sockit_ftp_type(f, 1));
+    CHECK_OK(sockit_ftp_quit(f));
+}
+
+static void test_same_as_ftplib(void)
+{
+    NEED_SERVER(s, "plain");
+    char src[256], txt[300], script[256], a[300], b[300];
+    path_in(src, sizeof src, s.dir, "src.bin");
+    snprintf(txt, sizeof txt, "%s.txt", src);
+    path_in(script, sizeof script, s.dir, "ftplib_ops.py");
+    CHECK_OK(ftpu_make_file(src, 9, 1u << 20));
+    FILE *t = fopen(txt, "w"), *py = fopen(script, "w");
+    if (t) fputs("line one\nline two\n", t), fclose(t);
+    if (py) fputs(ftplib_script, py), fclose(py);
+    CHECK_OK(tlsu_sh(FTPU_PYTHON " %s %s %s", script, s.port, src));
+    sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
+    CHECK_TRUE(f != NULL);
+    if (f) ftplib_like(f, src, txt);
+    sockit_ftp_close(f);
+    /* Names, types and contents under py/ and c/ alike. */
+    path_in(a, sizeof a, s.dir, "tree.py");
+    path_in(b, sizeof b, s.dir, "tree.c");
+    CHECK_OK(tlsu_sh("cd %s/py && find . -printf '%%y %%p\\n' | sort > %s && "
+                     "find . -type f | sort | xargs sha256sum >> %s", s.home, a, a));
+    CHECK_OK(tlsu_sh("cd %s/c && find . -printf '%%y %%p\\n' | sort > %s && "
+                     "find . -type f | sort | xargs sha256sum >> %s", s.home, b, b));
+    char ta[2048] = "", tb[2048] = "";
+    tlsu_slurp(a, ta, sizeof ta);
+    tlsu_slurp(b, tb, sizeof tb);
+    CHECK_CONTAINS(ta, "f ./d/b.bin\n");
+    CHECK_CONTAINS(ta, "d ./d/e\n");
+    struct stat st;
+    snprintf(a, sizeof a, "%s/c/d/b.bin", s.home);
+    CHECK_OK(stat(a, &st));
+    CHECK_INT(st.st_size, ==, 2 << 20);
+    CHECK_STR(tb, ta);
+    ftpu_stop(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -659,9 +759,11 @@ int main(void)
     TU_RUN(test_keepalive_noops, 60);
     TU_RUN(test_epsv_refused, 60);
     TU_RUN(test_pasv_wrong_address, 60);
+    TU_RUN(test_ipv6, 60);
     TU_RUN(test_server_sends_half, 60);
     TU_RUN(test_ftps_explicit, 120);
     TU_RUN(test_open_url, 60);
+    TU_RUN(test_same_as_ftplib, 60);
     tlsu_rmdir(C.dir);
     return tu_done();
 }

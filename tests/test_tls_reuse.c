@@ -4,11 +4,14 @@
  * the session arrives after the handshake), first against our own server (two listeners sharing
  * one server context), then against a real vsftpd with require_ssl_reuse=YES: an FTPS control
  * connection and a PASV data connection, all with sockit calls. Without vsftpd (or root) that
- * case prints a SKIP line.
+ * case prints a SKIP line. Also: sessions held apart from their socket and chained (each data
+ * connection resuming the newest ticket of the one before), as the FTP client does in TLS 1.3.
  */
 #include "tls_util.h"
 
 #include <sockit/tls.h>
+
+#include "internal/tls.h"
 
 #include <sys/stat.h>
 
@@ -141,6 +144,80 @@ static void test_reuse_from_plain(void)
     sockit_close(p1);
     sockit_close(p2);
     two_stop(&t);
+    sockit_tls_ctx_free(sctx);
+    sockit_tls_ctx_free(cctx);
+}
+
+/* ---- chained sessions: FTPS data connections, one ticket each ------------------------------ */
+
+struct many {
+    sockit_sock *l;
+    char port[8];
+    sockit_tls_ctx *sctx;
+    int n, resumed[4];
+    pthread_t tid;
+};
+
+/* Accepts n TLS connections one after another, says "ok\n" on each, then waits for them all to
+ * close. */
+static void *many_main(void *arg)
+{
+    struct many *m = arg;
+    sockit_sock *c[4] = {NULL};
+    char b;
+    for (int i = 0; i < m->n; i++) {
+        if (sockit_accept(m->l, &c[i], NULL) == 0 && sockit_settimeout(c[i], 10) == 0 &&
+            sockit_tls_accept(c[i], m->sctx) == 0) {
+            m->resumed[i] = sockit_tls_resumed(c[i]);
+            sockit_sendall(c[i], "ok\n", 3, 0);
+        }
+    }
+    for (int i = 0; i < m->n; i++) {
+        while (c[i] && sockit_recv(c[i], &b, 1, 0) > 0) {}
+        sockit_close(c[i]);
+    }
+    return NULL;
+}
+
+/* The chain FTPS data connections follow in TLS 1.3, where a ticket is meant for one resumption
+ * (RFC 8446 appendix C.4; vsftpd with require_ssl_reuse refused a second data connection that
+ * resumed the control connection's ticket again): B resumes A's session
+ * (reuse_from); C resumes B's newest, held apart from B (sockit__tls_session_take, B closed,
+ * then sockit__tls_connect_session), and the server agrees it resumed. */
+static void test_reuse_chain(void)
+{
+    sockit_tls_ctx *sctx = ctx_new(1, 13), *cctx = ctx_new(0, 13);
+    struct many m = {.sctx = sctx, .n = 3};
+    if (!sctx || !cctx || sockit_create_server(&m.l, "127.0.0.1", "0", NULL) < 0) {
+        CHECK_TRUE(0);
+        return;
+    }
+    sockit_settimeout(m.l, 10);
+    tu_portstr(m.l, m.port);
+    CHECK_OK(pthread_create(&m.tid, NULL, many_main, &m));
+    sockit_sock *a = NULL, *b = NULL, *c = NULL;
+    char line[4];
+    CHECK_OK(dial(&a, m.port, cctx, NULL));
+    CHECK_INT(sockit_recv(a, line, 3, MSG_WAITALL), ==, 3);
+    CHECK_OK(dial(&b, m.port, cctx, a));
+    CHECK_INT(sockit_recv(b, line, 3, MSG_WAITALL), ==, 3); /* B's new ticket came before */
+    sockit__tls_session *sess = sockit__tls_session_take(b);
+    CHECK_TRUE(sess != NULL);
+    sockit_close(b);
+    CHECK_OK(sockit_create_connection(&c, "127.0.0.1", m.port, 10));
+    CHECK_OK(sockit__tls_connect_session(c, cctx, "localhost", sess, sockit_deadline_after(10)));
+    CHECK_INT(sockit_tls_resumed(c), ==, 1);
+    CHECK_INT(sockit_recv(c, line, 3, MSG_WAITALL), ==, 3);
+    sockit_close(c);
+    sockit_close(a);
+    pthread_join(m.tid, NULL);
+    CHECK_INT(m.resumed[0], ==, 0);
+    CHECK_INT(m.resumed[1], ==, 1);
+    CHECK_INT(m.resumed[2], ==, 1);
+    CHECK_TRUE(sockit__tls_session_take(NULL) == NULL);
+    sockit__tls_session_free(sess);
+    sockit__tls_session_free(NULL);
+    sockit_close(m.l);
     sockit_tls_ctx_free(sctx);
     sockit_tls_ctx_free(cctx);
 }
@@ -365,6 +442,7 @@ int main(void)
     chmod(C.dir, 0755); /* vsftpd drops privileges before it reads... nothing of ours, but be kind */
     TU_RUN(test_reuse_own_server, 30);
     TU_RUN(test_reuse_from_plain, 15);
+    TU_RUN(test_reuse_chain, 30);
     TU_RUN(test_vsftpd_require_ssl_reuse, 60);
     tlsu_rmdir(C.dir);
     return tu_done();

@@ -189,7 +189,9 @@ SOCKIT_API int sockit_ftp_size(sockit_ftp *f, const char *path, uint64_t *size);
 SOCKIT_API int sockit_ftp_mdtm(sockit_ftp *f, const char *path, int64_t *mtime);
 
 /* TYPE: binary (1, TYPE I, the default after login) or ASCII (0, TYPE A). 0 or a code. Transfers
- * and listings use the current type. */
+ * and listings use the current type; the client itself converts nothing (in ASCII the server
+ * sends CR LF line ends and turns those it receives into its own). SIZE is not trusted in ASCII,
+ * so downloads are then not checked against it. */
 SOCKIT_API int sockit_ftp_type(sockit_ftp *f, int binary);
 
 /* ABOR outside a transfer (transfers abort themselves when a callback asks): sends ABOR and reads

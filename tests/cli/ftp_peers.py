@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 TIMEOUT = 30  # the longest any single wait may take, in seconds
@@ -124,6 +125,8 @@ def dropping_dtp(base, limit):
             if self.tot_bytes_received >= limit:
                 self.drop()
 
+        handle_read_event = handle_read  # the base binds its own handle_read to the event
+
     return DroppingDTP
 
 
@@ -208,7 +211,9 @@ class PyFtpd:
         py = pyftpd_python(tls="tls" in opts)
         if py is None:
             raise RuntimeError("pyftpdlib not importable")
-        argv = [py, os.path.abspath(__file__), "pyftpd", "--log", os.path.join(tmp, "pyftpd.log")]
+        fd, self.log = tempfile.mkstemp(prefix="pyftpd-", suffix=".log", dir=tmp)
+        os.close(fd)
+        argv = [py, os.path.abspath(__file__), "pyftpd", "--log", self.log]
         for k, v in opts.items():
             flag = "--" + k.replace("_", "-")
             if v is True:
@@ -221,7 +226,6 @@ class PyFtpd:
                         argv += [flag, str(item)]
             elif v is not None and v is not False:
                 argv += [flag, str(v)]
-        self.log = os.path.join(tmp, "pyftpd.log")
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, preexec_fn=die_with_parent)
         line = self._first_line()

@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import re
+import select
 import shutil
 import socket
 import ssl
@@ -295,7 +296,7 @@ class TestPyftpd(PyftpdBase):
             with self.subTest(opts=opts):
                 s = self.pyftpd(**opts)
                 r = self.ok(self.sockit("ls", "-l", s.url("/d/")))
-                lines = sorted(r.stdout.decode().splitlines())
+                lines = sorted(r.stdout.decode().splitlines(), key=lambda l: l.split()[-1])
                 self.assertEqual(len(lines), 2, lines)
                 f = lines[0].split()
                 self.assertEqual((f[0], f[1], f[-1]), ("file", "12345", "f.bin"), lines)
@@ -433,7 +434,7 @@ class TestPyftpd(PyftpdBase):
         out = self.write(self.path("keep.bin"), b"precious")
         self.assertOneLineError(self.sockit("get", "-o", out, s.url("/nope.bin")), 3, "550")
         self.assertEqual(self.read(out), b"precious")
-        self.assertOneLineError(self.sockit("ls", s.url("/nodir/")), 3, "550")
+        self.assertOneLineError(self.sockit("ls", s.url("/nodir/")), 3, "No such")
 
     def test_permission_denied(self):
         s = self.pyftpd()
@@ -539,12 +540,15 @@ class TestPyftpd(PyftpdBase):
         def on_pty(*args):
             master, slave = os.openpty()
             try:
-                p = subprocess.Popen([BIN, "ftp", *args], stdout=subprocess.PIPE, stderr=slave,
+                p = subprocess.Popen([BIN, "ftp", *args], stdout=subprocess.DEVNULL, stderr=slave,
                                      cwd=self.cwd)
             finally:
                 os.close(slave)
             err = bytearray()
-            while True:  # until the child's end closes the terminal (EIO)
+            end = time.monotonic() + TIMEOUT
+            while time.monotonic() < end:  # until the child's end closes the terminal (EIO)
+                if not select.select([master], [], [], max(0, end - time.monotonic()))[0]:
+                    break
                 try:
                     chunk = os.read(master, 65536)
                 except OSError:
@@ -553,7 +557,6 @@ class TestPyftpd(PyftpdBase):
                     break
                 err += chunk
             os.close(master)
-            p.stdout.close()
             self.assertEqual(p.wait(TIMEOUT), 0, err)
             return err.decode(errors="replace")
 
