@@ -30,7 +30,9 @@
  *   - a transfer is never reported complete when it is not: a data connection that breaks, a
  *     426/451 reply, or fewer bytes than SIZE (or the 150 reply's "(N bytes)") announced is an
  *     error (SOCKIT_EPROTO "short transfer: ..." or the network code); the bytes already handed
- *     to a callback or written to a file stay there, so the transfer can be resumed.
+ *     to a callback or written to a file stay there, so the transfer can be resumed. More bytes
+ *     than announced (binary type) is SOCKIT_EPROTO too ("... more than the N announced": the
+ *     file changed while read, or the server is wrong), as curl's "partial file".
  * After a network error or a malformed reply the control connection's state is unknown: close
  * the session. After an error reply (SOCKIT_EPROTO with a reply code) the session goes on.
  *
