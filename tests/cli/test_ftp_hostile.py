@@ -11,6 +11,7 @@ SOCKIT_BIN=build/bin/sockit python3 tests/cli/test_ftp_hostile.py
 """
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -24,6 +25,15 @@ import test_ftp  # noqa: E402
 from ftp_peers import Fake, dialogue, epsv_reply, pasv_reply  # noqa: E402
 
 TIMEOUT = ftp_peers.TIMEOUT
+CERTS = test_ftp.test_tls_cli.CERTS
+
+
+def setUpModule():
+    test_ftp.setUpModule()
+
+
+def tearDownModule():
+    test_ftp.tearDownModule()
 BOUND = 30 if test_ftp.SANITIZED else 15  # seconds a failing command may take; -m is far below
 BODY = bytes(range(256)) * 64  # 16 KiB
 
@@ -311,11 +321,49 @@ class TestTlsRefused(HostileBase):
                 self.assertNotIn("PASS", rec.verbs())
 
 
-    def test_prot_p_refused(self):
+    def test_no_tls_behind_234(self):
         f, rec = self.fake({"AUTH": "234 go ahead"})
         # No TLS server behind the 234: the handshake fails (3), nothing else is sent.
         self.assertFailsWithin(("ls", "--tls", "-k", "-m", "5", f.url("/")), 3, BOUND)
         self.assertEqual(rec.verbs(), ["AUTH"])
+
+    def tls_fake(self, replies):
+        """A server that does AUTH TLS for real (the test CA's certificate for localhost and
+        127.0.0.1), then answers as replies say over TLS."""
+        rec = Recorded(replies)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERTS["srv"], CERTS["srv_key"])
+
+        def handler(conn, fake):
+            conn.sendall(b"220 tls fake\r\n")
+            if ftp_peers.read_line(conn) != "AUTH TLS":
+                return
+            conn.sendall(b"234 go\r\n")
+            tls = fake.track(ctx.wrap_socket(conn, server_side=True))
+            dialogue(tls, rec.replies, banner=None)
+
+        f = Fake(handler)
+        self.servers.append(f)
+        return f, rec
+
+    def test_prot_p_or_pbsz_refused(self):
+        for verb in ("PBSZ", "PROT"):
+            with self.subTest(verb=verb):
+                f, rec = self.tls_fake({verb: "536 not with this server"})
+                self.assertFailsWithin(("ls", "--tls", "--cacert", CERTS["ca"], "-m", "5",
+                                        f.url("/")), 3, BOUND, verb, "536 not with this server")
+                for never in ("EPSV", "PASV", "MLSD", "NLST", "RETR"):
+                    self.assertNotIn(never, rec.verbs())
+
+    def test_plaintext_data_after_prot_p(self):
+        # PROT P was accepted, but the data connection speaks plain bytes: a TLS failure (3),
+        # and none of those bytes reach the output.
+        p = self.data(send_body(b"NOT TLS " * 100))
+        f, _ = self.tls_fake({"EPSV": epsv_reply(p.port), "RETR": "150 here\r\n226 done"})
+        r = self.sockit("get", "--tls", "--cacert", CERTS["ca"], "-m", "5", "-o", "-",
+                        f.url("/file"))
+        self.assertOneLineError(r, 3)
+        self.assertEqual(r.stdout, b"")
 
 
 # ---- paths and logins in URLs ---------------------------------------------------------------
