@@ -473,7 +473,7 @@ static int do_get(ftp_cli *c, const char *path, const char *local)
     cli_errmsg_mark();
     rc = sockit_ftp_retr(c->f, path, offset, on_data, &k, &got);
     if (rc == 0) cli_progress_end(&c->prog);
-    else if (c->show_progress) fputc('\n', stderr);
+    else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     int err = sink_close(&k, rc == 0);
     if (rc < 0 || err) return get_fail(c, rc, &k, offset, got);
     show_reply(c);
@@ -513,9 +513,11 @@ static int check_upload(ftp_cli *c, const char *path, uint64_t want)
                      (unsigned long long)size, path, (unsigned long long)want);
 }
 
-static int put_stdin(ftp_cli *c, const char *path)
+/* Uploads what fd gives, read as a stream: standard input, a pipe, a device (no size known, no
+ * pread). name names it in messages. */
+static int put_stream(ftp_cli *c, const char *path, int fd, const char *name)
 {
-    source s = {.fd = STDIN_FILENO};
+    source s = {.fd = fd};
     uint64_t sent = 0;
     c->show_progress = 0;
     cli_progress_start(&c->prog, 0, -1, 0);
@@ -523,7 +525,7 @@ static int put_stdin(ftp_cli *c, const char *path)
     int rc = sockit_ftp_stor(c->f, path, SOCKIT_FTP_STORE, 0, on_read, &s, &sent);
     if (s.err) {
         close_session(c, 0);
-        return cli_error(CLI_FILE, "standard input: %s", strerror(s.err));
+        return cli_error(CLI_FILE, "%s: %s", name, strerror(s.err));
     }
     if (rc < 0) return op_fail(c, rc, "put");
     show_reply(c);
@@ -542,21 +544,21 @@ static int open_input(ftp_cli *c, const char *file)
     return 0;
 }
 
+/* Uploads a regular file (pread/sendfile in the library), then checks the server's size. */
 static int put_file(ftp_cli *c, const char *path)
 {
     const struct stat st = c->in_st;
     uint64_t sent = 0;
-    int regular = S_ISREG(st.st_mode);
     c->show_progress = !c->silent && isatty(STDERR_FILENO);
-    cli_progress_start(&c->prog, c->show_progress, regular ? (int64_t)st.st_size : -1, 0);
+    cli_progress_start(&c->prog, c->show_progress, (int64_t)st.st_size, 0);
     cli_errmsg_mark();
     int rc = sockit_ftp_stor_fd(c->f, path, c->resume ? SOCKIT_FTP_RESUME : SOCKIT_FTP_STORE, 0,
                                 c->in_fd, &sent);
     if (rc == 0) cli_progress_end(&c->prog);
-    else if (c->show_progress) fputc('\n', stderr);
+    else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     if (rc < 0) return op_fail(c, rc, "put");
     show_reply(c);
-    return regular ? check_upload(c, path, (uint64_t)st.st_size) : CLI_OK;
+    return check_upload(c, path, (uint64_t)st.st_size);
 }
 
 /* The remote path of put: a URL ending in '/' (or without a path) gets FILE's name. 0, or
@@ -572,8 +574,8 @@ static int put_path(ftp_cli *c, const char *file, char *path, size_t cap)
         if (n + strlen(name) + 1 > cap) return cli_usage_error(c->name, "path too long");
         strcat(path, name);
     }
-    if (from_stdin && c->resume)
-        return cli_usage_error(c->name, "-C needs a file (standard input cannot seek)");
+    if (c->resume && (from_stdin || !S_ISREG(c->in_st.st_mode)))
+        return cli_usage_error(c->name, "-C needs a regular file (%s cannot seek)", file);
     return 0;
 }
 
@@ -582,7 +584,8 @@ static int do_put(ftp_cli *c, const char *file, const char *path)
     int from_stdin = strcmp(file, "-") == 0;
     if (c->verbose) fprintf(stderr, "* put %s -> %s%s\n", from_stdin ? "stdin" : file, path,
                             c->resume ? " (resuming)" : "");
-    return from_stdin ? put_stdin(c, path) : put_file(c, path);
+    if (from_stdin) return put_stream(c, path, STDIN_FILENO, "standard input");
+    return S_ISREG(c->in_st.st_mode) ? put_file(c, path) : put_stream(c, path, c->in_fd, file);
 }
 
 /* ---- rm, mkdir ------------------------------------------------------------------------------ */

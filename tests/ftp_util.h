@@ -7,6 +7,7 @@
  *   home/pub/  the anonymous root, read-only
  * Flags (comma-separated) change the handler:
  *   noepsv   EPSV answers 502 (the client must fall back to PASV)
+ *   noeprt   EPRT answers 500 (active mode must fall back to PORT)
  *   badpasv  the 227 reply carries 127.0.0.2 instead of the server's address
  *   nomlsd   no MLSD/MLST (the client must list with LIST)
  *   tls      TLS_FTPHandler, TLS required on control and data connections
@@ -48,6 +49,8 @@ static const char ftpu_script[] =
     "class H(base):\n"
     "    if 'noepsv' in flags:\n"
     "        def ftp_EPSV(self, line): self.respond('502 EPSV not implemented here.')\n"
+    "    if 'noeprt' in flags:\n"
+    "        def ftp_EPRT(self, line): self.respond('500 EPRT not understood.')\n"
     "    if 'short' in flags:\n"
     "        def ftp_RETR(self, file):\n"
     "            if not os.path.basename(file).startswith('short'):\n"

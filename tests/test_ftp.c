@@ -501,7 +501,7 @@ static void test_keepalive_noops(void)
 
 static void test_epsv_refused(void)
 {
-    NEED_SERVER(s, "noepsv");
+    NEED_SERVER(s, "noepsv,noeprt");
     put_text(s.home, "a.txt", "0123456789\n");
     sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
     CHECK_TRUE(f != NULL);
@@ -514,6 +514,18 @@ static void test_epsv_refused(void)
         m.n = 0;
         CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n)); /* PASV straight away */
         CHECK_INT(m.n, ==, 11);
+    }
+    sockit_ftp_close(f);
+    /* Active mode with EPRT refused: PORT. */
+    sockit_ftp_opts o = {.active = 1};
+    f = ftpu_login(s.port, "user", "secret", &o);
+    CHECK_TRUE(f != NULL);
+    for (int i = 0; f && i < 2; i++) {
+        struct mem m = {.n = 0};
+        uint64_t n;
+        CHECK_OK(sockit_ftp_retr(f, "a.txt", 0, to_mem, &m, &n));
+        CHECK_INT(m.n, ==, 11);
+        CHECK_INT(sockit_ftp_reply_code(f), ==, 226);
     }
     sockit_ftp_close(f);
     ftpu_stop(&s);

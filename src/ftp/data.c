@@ -341,7 +341,7 @@ int sockit__ftp_data_finish(sockit_ftp *f, sockit__ftp_data *d, const char *what
     if (rc < 0) { /* the first failure is the one to tell, with the server's word if any */
         if (code >= 400) {
             char w[1100];
-            snprintf(w, sizeof w, "%s (the server: ", saved);
+            snprintf(w, sizeof w, "%s (the server", saved);
             sockit__ftp_fail_reply(f, w);
             char m[1500];
             snprintf(m, sizeof m, "%s)", sockit_errmsg());

@@ -400,6 +400,11 @@ class TestPyftpd(PyftpdBase):
         self.assertEqual(self.read(os.path.join(self.home, "named.txt")), b"named\n")
         self.ok(self.sockit("put", "-", s.url("/d/piped"), stdin=b"from stdin\n" * 1000))
         self.assertEqual(self.read(os.path.join(self.home, "d", "piped")), b"from stdin\n" * 1000)
+        # A pipe named as a file is read as a stream (no pread, no size); -C cannot resume it.
+        self.ok(self.sockit("put", "/dev/stdin", s.url("/d/fifo"), stdin=b"through a pipe\n"))
+        self.assertEqual(self.read(os.path.join(self.home, "d", "fifo")), b"through a pipe\n")
+        self.assertOneLineError(self.sockit("put", "-C", "/dev/stdin", s.url("/d/fifo"),
+                                            stdin=b"x"), 1, "-C")
         self.ok(self.sockit("put", "-", s.url("/d/empty"), stdin=b""))
         self.assertEqual(self.read(os.path.join(self.home, "d", "empty")), b"")
         # Replacing a longer file leaves exactly the new bytes.
