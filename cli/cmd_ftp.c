@@ -268,6 +268,7 @@ static int op_fail(ftp_cli *c, int rc, const char *what)
 typedef struct lister {
     const char *dir; /* the directory listed ("" for the login directory) */
     int out_err;     /* standard output failed */
+    int shown;       /* lines printed */
 } lister;
 
 #define OUT_ABORT (-ECANCELED)
@@ -278,6 +279,7 @@ static int put_line(lister *l, const char *s, size_t n)
         l->out_err = errno ? errno : EIO;
         return OUT_ABORT;
     }
+    l->shown++;
     return 0;
 }
 
@@ -327,6 +329,13 @@ static int on_entry(void *arg, const sockit_ftp_entry *e)
     return put_line(arg, e->name.p, e->name.n);
 }
 
+/* ls -l of a file on a server with MLSD: its LIST line, parsed. */
+static int on_list_line(void *arg, const char *line, size_t len)
+{
+    sockit_ftp_entry e;
+    return sockit_ftp_parse_list(line, len, &e) == 0 ? on_entry(arg, &e) : 0;
+}
+
 static int do_ls(ftp_cli *c, const char *path)
 {
     lister l = {.dir = path};
@@ -340,6 +349,15 @@ static int do_ls(ftp_cli *c, const char *path)
         rc = sockit_ftp_mlsd(c->f, dir, on_mlsd, &l);
     else
         rc = sockit_ftp_nlst(c->f, dir, on_nlst, &l);
+    if (rc == SOCKIT_EPROTO && dir && !l.shown && sockit_ftp_reply_code(c->f) / 100 == 5 &&
+        (sockit_ftp_features(c->f) & SOCKIT_FTP_FEAT_MLSD)) {
+        /* MLSD lists directories only: a file's URL is listed as ls(1), lftp and ftplib's
+         * nlst() do it (NLST, or LIST for -l, take a file too); a missing path then gets the
+         * server's "550 No such file" rather than MLSD's complaint. */
+        cli_errmsg_mark();
+        rc = c->long_list ? sockit_ftp_list(c->f, dir, on_list_line, &l)
+                          : sockit_ftp_nlst(c->f, dir, on_nlst, &l);
+    }
     if (fflush(stdout) != 0 && !l.out_err) l.out_err = errno ? errno : EIO;
     if (l.out_err) {
         close_session(c, 0);

@@ -406,6 +406,42 @@ class TestUrls(HostileBase):
         self.assertIn(("PASS", "p:a@ss%"), rec.log)
 
 
+# ---- (2) a new user's habits, on pyftpdlib ----------------------------------------------------
+
+class TestUserHabits(test_ftp.PyftpdBase):
+    def setUp(self):
+        super().setUp()
+        self.write(os.path.join(self.home, "a.txt"), b"hello\n")
+        self.s = self.pyftpd()
+
+    def test_ls_of_a_file_names_it(self):
+        # ls(1), lftp and ftplib's nlst() list a file as itself; MLSD alone would say "501".
+        r = self.ok(self.sockit("ls", "-m", "10", self.s.url("/a.txt")))
+        self.assertEqual(r.stdout, b"a.txt\n")
+        r = self.ok(self.sockit("ls", "-l", "-m", "10", self.s.url("/a.txt")))
+        self.assertRegex(r.stdout.decode(), r"^file +6 \S+ a.txt\n$")
+        # A missing path: the server's own "550" for it.
+        self.assertOneLineError(self.sockit("ls", "-m", "10", self.s.url("/nope")), 3, "550")
+
+    def test_get_habits(self):
+        url = self.s.url("/a.txt")
+        # As curl -O: the file's own name in the current directory, nothing on stdout.
+        r = self.ok(self.sockit("get", "-m", "10", url))
+        self.assertEqual(r.stdout, b"")
+        self.assertEqual(self.read(os.path.join(self.cwd, "a.txt")), b"hello\n")
+        # -C on a complete file: nothing to do, success, the file untouched.
+        self.ok(self.sockit("get", "-C", "-m", "10", url))
+        self.assertEqual(self.read(os.path.join(self.cwd, "a.txt")), b"hello\n")
+        # A missing file: the server's 550, and no empty file left behind.
+        self.assertOneLineError(self.sockit("get", "-m", "10", self.s.url("/nope.txt")), 3,
+                                "550")
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "nope.txt")))
+        # Wrong password: the server's 530 in one line.
+        bad = self.s.url("/a.txt", password="wrong")
+        self.assertOneLineError(self.sockit("get", "-o", "-", "-m", "10", bad), 3,
+                                "login failed", "530")
+
+
 def main(module="__main__"):
     return test_cli.main(module)
 
