@@ -221,7 +221,8 @@ static int use_session(ftp_cli *c, const char *url, size_t origin_len)
     close_session(c, 1);
     double left = time_left(c);
     if (left < 0) return timed_out(c);
-    sockit_ftp_opts o = {.timeout = left, .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
+    sockit_ftp_opts o = {.timeout = left, .deadline = left > 0 ? sockit_deadline_after(left) : 0,
+                         .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
                          .tls_ctx = c->ctx, .active = c->active, .progress = on_progress,
                          .progress_arg = c};
     char shown[PATH_CAP + 64];
@@ -256,7 +257,8 @@ static int make_ctx(ftp_cli *c, int nurls, char **urls)
  * state is unknown after anything but an error reply; a fresh one costs one connection). */
 static int op_fail(ftp_cli *c, int rc, const char *what)
 {
-    int status = c->timed_out ? timed_out(c) : cli_fail(rc, what);
+    int status = c->timed_out || (rc == -ETIMEDOUT && time_left(c) < 0) ? timed_out(c)
+                                                                          : cli_fail(rc, what);
     c->timed_out = 0;
     show_reply(c);
     close_session(c, 0);

@@ -16,7 +16,9 @@
  * Timeouts: opts.timeout (seconds; 0: 60, < 0: none) bounds connecting with the greeting and
  * login steps, each command with its reply, and during a transfer each wait for progress (data to
  * read or room to write, the data connection, the final reply). A long transfer that keeps moving
- * never times out; a stalled one does.
+ * never times out; a stalled one does. opts.deadline (absolute, from sockit_deadline_after; 0:
+ * none) also bounds everything the session does, all its commands and transfers together (curl's
+ * --max-time): each wait ends at the earlier of the two, with -ETIMEDOUT.
  *
  * Errors (the core's model: >= 0 success, a negative code):
  *   - a reply the operation does not accept (4xx/5xx, or an unexpected code) is SOCKIT_EPROTO and
@@ -82,6 +84,8 @@ typedef struct sockit_ftp_opts {
                                   after this many idle seconds (firewalls that drop idle control
                                   connections on long transfers); 0: never */
     size_t bufsize;            /* transfer buffer; 0: 256 KiB (at least 16 KiB is used) */
+    int64_t deadline;          /* 0: none; else the session's whole life ends by then (see
+                                  "Timeouts" above) */
 } sockit_ftp_opts;
 
 /* ---- sessions ------------------------------------------------------------------------------ */

@@ -253,8 +253,20 @@ class TestDataConnections(HostileBase):
 
     def test_reset_mid_transfer_is_an_error(self):
         # An RST after half the file, the server still claiming 226, no size known anywhere.
-        f, _, _ = self.retr_server(port_action=reset_after(BODY[:8192]),
-                                   retr="150 here\r\n226 all done")
+        # The data flows once RETR came (as a server does), so the connection is not reset
+        # while the client is still connecting (which would make it try PASV instead).
+        retr_seen = threading.Event()
+        reset = reset_after(BODY[:8192])
+
+        def action(c):
+            retr_seen.wait(TIMEOUT)
+            reset(c)
+
+        def retr(arg):
+            retr_seen.set()
+            return "150 here\r\n226 all done"
+
+        f, _, _ = self.retr_server(port_action=action, retr=retr)
         r = self.get(f.url("/file"))
         self.assertOneLineError(r, 2, "data connection")
         local = os.path.join(self.cwd, "file")
@@ -305,6 +317,25 @@ class TestDataConnections(HostileBase):
         f, _ = self.fake({"EPRT": eprt, "RETR": "150 here\r\n226 done"})
         r = self.ok(self.sockit("get", "--active", "-m", "10", "-o", "-", f.url("/file")))
         self.assertEqual(r.stdout, BODY)
+
+
+class TestWholeDeadline(HostileBase):
+    def test_slow_replies_add_up_within_m(self):
+        # Each reply takes 0.8 s, under -m 2 alone, but login, FEAT, TYPE, EPSV, PASV ... add
+        # up: -m bounds the whole command, not each wait (as curl --max-time does).
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+
+        def slow(reply):
+            def answer(arg):
+                stop.wait(0.8)  # the server's pace, not an ordering wait
+                return reply
+            return answer
+
+        f, _ = self.fake({v: slow(r) for v, r in (
+            ("USER", "331 pw"), ("PASS", "230 ok"), ("FEAT", "211 none"), ("TYPE", "200 ok"),
+            ("EPSV", "500 no"), ("PASV", "500 no"), ("SIZE", "550 no"))})
+        self.assertFailsWithin(("get", "-m", "2", "-o", "-", f.url("/file")), 2, 4, "timed out")
 
 
 # ---- TLS negotiation ----------------------------------------------------------------------------
