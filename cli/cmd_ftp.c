@@ -115,15 +115,17 @@ static const char *masked(const char *url, char *buf, size_t cap)
 static int parse_url(ftp_cli *c, const char *url, size_t *origin_len, char *path, size_t cap)
 {
     sockit_url u;
+    char shown[PATH_CAP + 64]; /* the URL as messages show it: never its password */
     cli_errmsg_mark();
     int rc = sockit_url_parse(&u, url, strlen(url));
     if (rc < 0) {
         (void)cli_fail(rc, "url");
         return CLI_USAGE; /* a malformed URL is the user's to fix, whatever the library's code */
     }
+    const char *safe = masked(url, shown, sizeof shown);
     if (!sockit_url_is(&u, "ftp") && !sockit_url_is(&u, "ftps"))
-        return cli_usage_error(c->name, "not an ftp:// or ftps:// URL: '%s'", url);
-    if (!u.host.p || u.host.n == 0) return cli_usage_error(c->name, "no host in '%s'", url);
+        return cli_usage_error(c->name, "not an ftp:// or ftps:// URL: '%s'", safe);
+    if (!u.host.p || u.host.n == 0) return cli_usage_error(c->name, "no host in '%s'", safe);
     const char *p = u.path.p;
     size_t n = u.path.n;
     if (n > 0 && p[0] == '/') p++, n--;
@@ -132,7 +134,7 @@ static int parse_url(ftp_cli *c, const char *url, size_t *origin_len, char *path
         n = (size_t)(type - p);
     ssize_t got = sockit_url_decode(path, cap, p, n, 0);
     if (got < 0 || strlen(path) != (size_t)got || strpbrk(path, "\r\n"))
-        return cli_usage_error(c->name, "bad path in '%s'", url);
+        return cli_usage_error(c->name, "bad path in '%s'", safe);
     *origin_len = (size_t)(u.path.p - url);
     return 0;
 }

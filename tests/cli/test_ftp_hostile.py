@@ -422,6 +422,13 @@ class TestUrls(HostileBase):
         self.assertNotIn("DELE", rec.verbs())
         self.assertNotIn("PASS", rec.verbs())
 
+    def test_usage_errors_never_show_the_password(self):
+        for url in ("http://u:SECRETPW@h/", "ftp://u:SECRETPW@h/a%0d%0ab"):
+            with self.subTest(url=url):
+                err = self.assertOneLineError(self.sockit("ls", url), 1)
+                self.assertNotIn("SECRETPW", err)
+                self.assertIn("****", err)
+
     def test_spaces_and_utf8_in_paths(self):
         p = self.data(send_body(BODY))
         f, rec = self.fake({"EPSV": epsv_reply(p.port), "RETR": "150 here\r\n226 done"})
