@@ -85,6 +85,9 @@ static void test_login_and_commands(void)
     CHECK_CONTAINS(buf, "UNIX");
     CHECK_OK(sockit_ftp_noop(f));
     CHECK_INT(sockit_ftp_reply_code(f), ==, 200);
+    CHECK_OK(sockit_ftp_abor(f)); /* nothing to abort: 225 */
+    CHECK_INT(sockit_ftp_reply_code(f) / 100, ==, 2);
+    CHECK_INT(sockit_ftp_feat(f), ==, feat);
     sockit_ftp_reply r;
     CHECK_INT(sockit_ftp_cmd(f, "HELP", &r), ==, 214);
     CHECK_INT(r.code, ==, 214);
@@ -393,6 +396,7 @@ static void test_callbacks_and_errors(void)
 {
     NEED_SERVER(s, "plain");
     put_text(s.pub, "pub.txt", "public\n");
+    int fds = tu_count_fds();
     sockit_ftp *f = ftpu_login(s.port, "user", "secret", NULL);
     CHECK_TRUE(f != NULL);
     if (!f) goto out;
@@ -443,6 +447,7 @@ static void test_callbacks_and_errors(void)
         CHECK_MEM(m.buf, "public\n", 7);
     }
     sockit_ftp_close(f);
+    CHECK_INT(tu_count_fds(), ==, fds); /* every data connection, listener and file closed */
 out:
     ftpu_stop(&s);
 }

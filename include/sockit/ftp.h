@@ -62,8 +62,8 @@ enum sockit_ftp_tls_mode {
 
 /* Progress of a transfer: done is the byte count of the file now present on the receiving side
  * (a resume's offset included), total the whole file's size, -1 when unknown. Return 0 to go on,
- * anything else to abort the transfer (ABOR is sent; the call returns -ECANCELED). Called at most
- * once per buffer moved, and once at the start and the end. */
+ * anything else to abort the transfer (ABOR is sent; the call returns -ECANCELED). Called once at
+ * the start, then once per buffer moved (so the last call has the final count). */
 typedef int (*sockit_ftp_progress_fn)(void *arg, uint64_t done, int64_t total);
 
 typedef struct sockit_ftp_opts {

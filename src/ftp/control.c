@@ -94,6 +94,12 @@ static void keep_text(sockit_ftp *f, const char *p, size_t n)
     f->text_len = o;
 }
 
+int sockit__ftp_fail_io(unsigned mark, int code, const char *ctx)
+{
+    if (code == SOCKIT_ETLS) return sockit__fail_ctx(mark, code, "%s", ctx);
+    return sockit__fail(code, "%s", ctx);
+}
+
 static int broken(sockit_ftp *f, int rc)
 {
     f->broken = 1;
@@ -122,9 +128,11 @@ int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
         if (got == 0)
             return broken(f, sockit__failmsg(SOCKIT_ECLOSED, "ftp %s: the server closed the "
                                              "control connection", f->host));
-        if (got == SOCKIT_ETLS) /* the TLS layer's message says it best */
-            return broken(f, sockit__fail_ctx(mark, (int)got, "ftp %s: reading a reply", f->host));
-        if (got < 0) return broken(f, sockit__fail((int)got, "ftp %s: reading a reply", f->host));
+        if (got < 0) {
+            char ctx[300];
+            snprintf(ctx, sizeof ctx, "ftp %s: reading a reply", f->host);
+            return broken(f, sockit__ftp_fail_io(mark, (int)got, ctx));
+        }
     }
 }
 
@@ -158,7 +166,11 @@ int sockit__ftp_send(sockit_ftp *f, const char *verb, const char *arg, int64_t d
                                SOCKIT__FTP_LINE_MAX);
     unsigned mark = sockit__errmark();
     rc = sockit__sendall_dl(f->ctl, line, (size_t)n, 0, NULL, deadline);
-    if (rc < 0) return broken(f, sockit__fail_ctx(mark, rc, "ftp %s: sending %s", f->host, verb));
+    if (rc < 0) {
+        char ctx[300];
+        snprintf(ctx, sizeof ctx, "ftp %s: sending %.16s", f->host, verb);
+        return broken(f, sockit__ftp_fail_io(mark, rc, ctx));
+    }
     return 0;
 }
 

@@ -323,7 +323,7 @@ static int end_upload(sockit_ftp *f, sockit__ftp_data *d, const char *what)
     unsigned mark = sockit__errmark();
     int64_t dl = sockit__ftp_deadline(f);
     int r = sockit_tls_active(d->s) ? sockit_tls_shutdown(d->s) : sockit_shutdown(d->s, SHUT_WR);
-    if (r < 0) return sockit__fail_ctx(mark, r, "%s: data connection", what);
+    if (r < 0) return sockit__ftp_data_fail(mark, r, what);
     char junk[4096];
     while (sockit__recv_dl(d->s, junk, sizeof junk, 0, dl) > 0) {}
     return 0;

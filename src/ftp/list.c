@@ -324,7 +324,7 @@ static int read_lines(sockit_ftp *f, sockit__ftp_data *d, const char *what, sock
             break;
         }
         if (n < 0) {
-            rc = sockit__fail_ctx(mark, (int)n, "%s: data connection", what);
+            rc = sockit__ftp_data_fail(mark, (int)n, what);
             break;
         }
         size_t len = trim_eol(line, (size_t)n);

@@ -81,7 +81,7 @@ static int pull(sockit_ftp *f, sockit__ftp_data *d, const char *what, const stru
         unsigned mark = sockit__errmark();
         ssize_t n = sockit__recv_dl(d->s, f->buf, f->o.bufsize, 0, sockit__ftp_deadline(f));
         if (n == 0) break;
-        if (n < 0) return sockit__fail_ctx(mark, (int)n, "%s: data connection", what);
+        if (n < 0) return sockit__ftp_data_fail(mark, (int)n, what);
         int rc = deliver(k, f->buf, (size_t)n);
         if (rc == 0) {
             *got += (uint64_t)n;
@@ -231,7 +231,7 @@ static int push(sockit_ftp *f, sockit__ftp_data *d, const char *what, struct sou
         unsigned mark = sockit__errmark();
         ssize_t n = push_one(f, d, src, local);
         if (n == 0) return 0;
-        if (n < 0) return *local ? (int)n : sockit__fail_ctx(mark, (int)n, "%s: data connection", what);
+        if (n < 0) return *local ? (int)n : sockit__ftp_data_fail(mark, (int)n, what);
         *sent += (uint64_t)n;
         int rc = progress(f, offset + *sent, src->total);
         if (rc < 0) {

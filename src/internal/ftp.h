@@ -15,6 +15,8 @@
 #include <sockit/reader.h>
 #include <sockit/tls.h>
 
+#include <stdio.h>
+
 #define SOCKIT__FTP_LINE_MAX 8192    /* one reply or listing line, its end included */
 #define SOCKIT__FTP_REPLY_MAX 65536  /* one whole reply */
 #define SOCKIT__FTP_DEFAULT_TIMEOUT 60.0
@@ -66,6 +68,19 @@ int sockit__ftp_final(sockit_ftp *f, int64_t deadline);
  * "<what>: <reply>"; or a network code. */
 int sockit__ftp_command(sockit_ftp *f, const char *what, const char *verb, const char *arg,
                         const char *ok);
+
+/* A failure of the layers below, in the FTP operation's words: "<ctx>: <reason>". TLS's own
+ * message is kept when it set one since mark (it says more: an alert, a certificate); the core's
+ * generic ones ("reader fill: ...", "sendall ...") are replaced. Returns code. */
+int sockit__ftp_fail_io(unsigned mark, int code, const char *ctx);
+
+/* The same for a data connection: "<what>: data connection: <reason>". */
+static inline int sockit__ftp_data_fail(unsigned mark, int code, const char *what)
+{
+    char ctx[400];
+    snprintf(ctx, sizeof ctx, "%s: data connection", what);
+    return sockit__ftp_fail_io(mark, code, ctx);
+}
 
 /* The reply as a message: "<what>: 530 Login incorrect." (lines joined, made printable, capped).
  * Returns SOCKIT_EPROTO. */

@@ -56,6 +56,7 @@ def pyftpd_main(argv):
     ap.add_argument("--short-after", type=int, help="RETR sends N bytes, then 226")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="explicit FTPS")
     ap.add_argument("--log", help="the server's log file")
+    ap.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     a = ap.parse_args(argv)
     # INFO: one line per command with its reply code, one per transfer with its byte count (the
     # tests read them to see which commands the client chose).
@@ -63,7 +64,8 @@ def pyftpd_main(argv):
 
     auth = DummyAuthorizer()
     if a.user:
-        name, password, home = a.user.split(":", 2)
+        name, rest = a.user.split(":", 1)
+        password, home = rest.rsplit(":", 1)  # a password may hold ':', a name may not
         auth.add_user(name, password, home, perm="elradfmwMT")
         for d in a.ro:
             auth.override_perm(name, d, perm="elr", recursive=True)
@@ -95,9 +97,9 @@ def pyftpd_main(argv):
         attrs["use_sendfile"] = False
         attrs["abstracted_fs"] = short_fs(AbstractedFS, a.short_after)
     handler = type("TestHandler", (base,), attrs)
-    server = FTPServer(("127.0.0.1", 0), handler)
+    server = FTPServer((a.host, 0), handler)
     host, port = server.socket.getsockname()[:2]
-    sys.stdout.write("listening on %s:%d\n" % (host, port))
+    sys.stdout.write("listening on %s:%d\n" % ("[%s]" % host if ":" in host else host, port))
     sys.stdout.flush()
     server.serve_forever()
 
@@ -245,7 +247,7 @@ class PyFtpd:
 
     def url(self, path="/", user=USER, password=PASSWORD, scheme="ftp"):
         cred = "" if user is None else "%s:%s@" % (user, password)
-        return "%s://%s127.0.0.1:%d%s" % (scheme, cred, self.port, path)
+        return "%s://%s%s:%d%s" % (scheme, cred, self.host, self.port, path)
 
     def stop(self):
         """Kills the server; returns what it wrote on standard error."""

@@ -424,6 +424,31 @@ class TestPyftpd(PyftpdBase):
         self.assertOneLineError(self.sockit("rm", s.url("/victim.txt")), 3, "550")
         self.assertOneLineError(self.sockit("mkdir", s.url("/newdir")), 3, "550")
 
+    @unittest.skipUnless(test_cli.have_ipv6(), "no IPv6 loopback")
+    def test_ipv6(self):
+        data = os.urandom(200000)
+        src = self.write(self.path("src", "v6.bin"), data)
+        s = PyFtpd(self.tmp, host="::1", user="%s:%s:%s" % (USER, PASSWORD, self.home))
+        self.servers.append(s)
+        self.assertTrue(s.url().startswith("ftp://%s:%s@[::1]:" % (USER, PASSWORD)), s.url())
+        for mode in ((), ("--active",)):
+            with self.subTest(mode=mode):
+                self.ok(self.sockit("put", *mode, src, s.url("/")))
+                r = self.ok(self.sockit("get", *mode, "-o", "-", s.url("/v6.bin")))
+                self.assertEqual(r.stdout, data)
+                self.assertIn(b"v6.bin\n", self.ok(self.sockit("ls", *mode, s.url("/"))).stdout)
+        self.assertRegex(self.log(s), r"EPRT \[::1\]:\d+ 200")  # as pyftpdlib logs it
+
+    def test_user_and_password_are_percent_decoded(self):
+        user, password = "al@ice", "pa:ss/w@rd%"
+        s = PyFtpd(self.tmp, user="%s:%s:%s" % (user, password, self.home))
+        self.servers.append(s)
+        url = s.url("/", user="al%40ice", password="pa%3Ass%2Fw%40rd%25")
+        r = self.ok(self.sockit("ls", "-v", url))
+        self.assertEqual(sorted(r.stdout.decode().splitlines()), ["pub", "ro"])
+        self.assertNotIn("pa%3Ass", r.stderr.decode())
+        self.assertIn("USER al@ice 331", self.log(s))
+
     def test_wrong_password(self):
         s = self.pyftpd()
         err = self.assertOneLineError(
@@ -713,6 +738,7 @@ class TestHostile(FtpBase):
     def test_data_connection_that_never_sends(self):
         # The data port accepts, the server says 150, then nothing flows: the per-wait timeout.
         data = socket.socket()
+        data.settimeout(TIMEOUT)
         data.bind(("127.0.0.1", 0))
         data.listen(4)
         self.addCleanup(data.close)
@@ -732,6 +758,7 @@ class TestHostile(FtpBase):
     def test_whole_command_deadline(self):
         # A transfer that keeps trickling never trips the per-wait timeout; -m bounds the whole.
         data = socket.socket()
+        data.settimeout(TIMEOUT)
         data.bind(("127.0.0.1", 0))
         data.listen(4)
         self.addCleanup(data.close)
@@ -739,7 +766,10 @@ class TestHostile(FtpBase):
 
         def retr(arg):
             def trickle():
-                c, _ = data.accept()
+                try:
+                    c, _ = data.accept()
+                except OSError:  # closed by the cleanup: the client never came
+                    return
                 with c:
                     for _ in range(600):  # at most 60 s of it
                         try:
