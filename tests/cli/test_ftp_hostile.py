@@ -285,6 +285,25 @@ class TestDataConnections(HostileBase):
                 self.assertFailsWithin(("get", "-m", "5", "-o", "-", f.url("/file")), 3, BOUND,
                                        final[:3], final[4:])
 
+    def test_control_closed_instead_of_226(self):
+        # All the data came, but the server hung up without its final reply: not a success.
+        def handler(conn, fake):
+            p = self.data(send_body(BODY))
+            replies = Recorded({"EPSV": epsv_reply(p.port), "RETR": "150 here"}).replies
+            replies["RETR"] = lambda arg: (conn.sendall(b"150 here\r\n"), conn.close())[1]
+            dialogue(conn, replies)
+
+        f = self.raw(handler)
+        self.assertFailsWithin(("get", "-m", "5", "-o", "-", f.url("/file")), 2, BOUND,
+                               "closed the control connection")
+
+    def test_nothing_came_though_size_said_so(self):
+        f, _, _ = self.retr_server(port_action=lambda c: None, size="213 100")
+        self.assertFailsWithin(("get", "-m", "5", f.url("/file")), 3, BOUND,
+                               "short transfer: 0 of 100")
+        # Nothing arrived: no file was made.
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "file")))
+
     def test_550_on_retr_leaves_no_file(self):
         f, _, _ = self.retr_server(retr="550 No such file or directory.")
         self.write(os.path.join(self.cwd, "file"), b"older")
