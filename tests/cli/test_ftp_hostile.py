@@ -244,6 +244,14 @@ class TestDataConnections(HostileBase):
         f, _, _ = self.retr_server(size="213 %d" % (len(BODY) // 2))
         self.assertFailsWithin(("get", "-m", "5", "-o", "-", f.url("/file")), 3, BOUND)
 
+    def test_rest_ignored_on_resume_is_not_a_success(self):
+        # -C with half the file here: the server says 350 to REST but sends the whole file from
+        # byte 0. Appended, that is a corrupt file of 1.5x the size: SIZE shows it.
+        f, rec, _ = self.retr_server(size="213 %d" % len(BODY))
+        self.write(os.path.join(self.cwd, "file"), BODY[:8192])
+        self.assertFailsWithin(("get", "-C", "-m", "5", f.url("/file")), 3, BOUND, "more than")
+        self.assertIn(("REST", "8192"), rec.log)
+
     def test_active_425_after_150_is_told_at_once(self):
         # The server says 150, fails to connect back, says 425: the client must not wait for a
         # connection that the control connection already said will never come.
