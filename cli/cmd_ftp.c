@@ -160,16 +160,19 @@ static void close_session(ftp_cli *c, int polite)
     c->origin[0] = '\0';
 }
 
-/* -v: every line of the last reply, "< " before each. */
+/* -v: every line of the last reply, "< " before each; control characters (a server's terminal
+ * escapes) shown as '?', as the error messages show them. */
 static void show_reply(ftp_cli *c)
 {
     const char *t = c->f ? sockit_ftp_reply_text(c->f) : NULL;
     if (!c->verbose || !t || !*t) return;
-    while (*t) {
-        size_t n = strcspn(t, "\n");
-        fprintf(stderr, "< %.*s\n", (int)n, t);
-        t += n + (t[n] == '\n');
+    fputs("< ", stderr);
+    for (; *t; t++) {
+        unsigned char ch = (unsigned char)*t;
+        fputc(ch == '\n' ? ch : ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
+        if (ch == '\n') fputs("< ", stderr);
     }
+    fputc('\n', stderr);
 }
 
 static int on_progress(void *arg, uint64_t done, int64_t total)

@@ -175,6 +175,14 @@ class TestBadReplies(HostileBase):
         err = self.assertFailsWithin(("ls", "-m", "5", f.url("/")), 3, BOUND, "530 bad?user?[31m")
         self.assertNotIn("\x1b", err)
 
+    def test_verbose_shows_no_terminal_escapes(self):
+        f, _ = self.fake({"DELE": "250-gone \x1b]0;pwned\x07\x1b[2J\r\n250 ok"})
+        r = self.ok(self.sockit("rm", "-v", "-m", "5", f.url("/x")))
+        err = r.stderr.decode(errors="replace")
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\x07", err)
+        self.assertIn("< 250-gone ?]0;pwned??[2J\n< 250 ok\n", err)
+
     def test_multiline_error_reply_is_one_line(self):
         f, _ = self.fake({"PASS": "530-Login incorrect.\r\n530-second line\r\n530 end"})
         err = self.assertFailsWithin(("ls", "-m", "5", f.url("/")), 3, BOUND, "login failed",
