@@ -43,7 +43,7 @@ static const char usage[] =
     "\n"
     "  ls     one name per line (MLSD when the server offers it, else NLST); with -l one entry\n"
     "         per line: TYPE SIZE MODIFIED NAME (MLSD facts, else the server's LIST parsed;\n"
-    "         '-' for what is unknown, MODIFIED in UTC)\n"
+    "         '-' for what is unknown, MODIFIED in UTC); a file's URL lists that file\n"
     "  get    downloads each URL into a file of the URL's last name in the current directory\n"
     "         (as curl -O and wget do: FTP users fetch files); -o FILE writes to FILE instead,\n"
     "         -o DIR into the directory DIR, -o - to standard output\n"
@@ -64,8 +64,9 @@ static const char usage[] =
     "  -m SECS        give up after SECS seconds: the whole command, and each wait for the\n"
     "                 server (default: no limit on the whole; 60 s for each wait)\n"
     "  -s             silent: no progress bar (errors are still said)\n"
-    "  -v             verbose: the connection, the server's replies and what the data\n"
-    "                 connections did, on stderr (passwords are never shown)\n"
+    "  -v             verbose, on stderr: the connection (address, TLS version), what the\n"
+    "                 server offers, each step's final reply, how each data connection was\n"
+    "                 made (EPSV, PASV or active; TLS session resumed); never a password\n"
     "  -h, --help     show this help\n"
     "\n"
     "A progress bar (bytes, rate, ETA) shows on stderr when it is a terminal, the data goes to\n"
@@ -217,6 +218,17 @@ static void show_session(ftp_cli *c)
             feat & SOCKIT_FTP_FEAT_FEAT ? "" : " (no FEAT)");
 }
 
+/* -v, after a transfer or listing: how its data connection was made. */
+static void show_data(ftp_cli *c)
+{
+    if (!c->verbose) return;
+    int pasv = sockit_ftp_used_pasv(c->f), resumed = sockit_ftp_data_resumed(c->f);
+    if (pasv < 0) return;
+    fprintf(stderr, "* data connection: %s%s\n", c->active ? "active" : pasv ? "PASV" : "EPSV",
+            sockit_tls_version(sockit_ftp_sock(c->f)) == NULL ? ""
+            : resumed > 0 ? ", TLS session resumed" : ", TLS session not resumed");
+}
+
 /* A session for url (origin_len bytes of it name the server and the login): the open one if it
  * has the same origin, else a new one. 0, or the exit status after the message. */
 static int use_session(ftp_cli *c, const char *url, size_t origin_len)
@@ -273,20 +285,24 @@ static int op_fail(ftp_cli *c, int rc, const char *what)
 /* ---- ls ------------------------------------------------------------------------------------- */
 
 typedef struct lister {
+    ftp_cli *c;
     const char *dir; /* the directory listed ("" for the login directory) */
     int out_err;     /* standard output failed */
-    int shown;       /* lines printed */
 } lister;
 
 #define OUT_ABORT (-ECANCELED)
 
+/* One name and a newline on standard output; a listing that trickles on past -m ends here. */
 static int put_line(lister *l, const char *s, size_t n)
 {
+    if (l->c->max_time > 0 && cli_now() >= l->c->deadline) {
+        l->c->timed_out = 1;
+        return OUT_ABORT;
+    }
     if (fwrite(s, 1, n, stdout) != n || putchar('\n') == EOF) {
         l->out_err = errno ? errno : EIO;
         return OUT_ABORT;
     }
-    l->shown++;
     return 0;
 }
 
@@ -336,16 +352,31 @@ static int on_entry(void *arg, const sockit_ftp_entry *e)
     return put_line(arg, e->name.p, e->name.n);
 }
 
-/* ls -l of a file on a server with MLSD: its LIST line, parsed. */
-static int on_list_line(void *arg, const char *line, size_t len)
+/* ls of a file where the server has MLSD, which lists directories only: MLST path gives its
+ * facts on the reply's second line (" type=file;size=5; /a.txt"), shown as a listing of the one
+ * entry under its last name. rc (the MLSD's failure) when MLST fails too. */
+static int ls_one(ftp_cli *c, lister *l, const char *path, int rc)
 {
+    char cmd[PATH_CAP + 8];
+    sockit_ftp_reply reply;
+    snprintf(cmd, sizeof cmd, "MLST %s", path);
+    if (sockit_ftp_cmd(c->f, cmd, &reply) < 0) return rc;
+    const char *line = strchr(reply.text, '\n');
     sockit_ftp_entry e;
-    return sockit_ftp_parse_list(line, len, &e) == 0 ? on_entry(arg, &e) : 0;
+    if (!line || line[1] != ' ') return rc;
+    line += 2;
+    if (sockit_ftp_parse_mlsd(line, strcspn(line, "\n"), &e) < 0) return rc;
+    const char *name = memrchr(e.name.p, '/', e.name.n);
+    if (name && (size_t)(name + 1 - e.name.p) < e.name.n) {
+        e.name.n -= (size_t)(name + 1 - e.name.p);
+        e.name.p = name + 1;
+    }
+    return c->long_list ? on_entry(l, &e) : on_mlsd(l, &e);
 }
 
 static int do_ls(ftp_cli *c, const char *path)
 {
-    lister l = {.dir = path};
+    lister l = {.c = c, .dir = path};
     const char *dir = *path ? path : NULL;
     if (c->verbose) fprintf(stderr, "* listing %s\n", *path ? path : "the login directory");
     cli_errmsg_mark();
@@ -356,14 +387,15 @@ static int do_ls(ftp_cli *c, const char *path)
         rc = sockit_ftp_mlsd(c->f, dir, on_mlsd, &l);
     else
         rc = sockit_ftp_nlst(c->f, dir, on_nlst, &l);
-    if (rc == SOCKIT_EPROTO && dir && !l.shown && sockit_ftp_reply_code(c->f) / 100 == 5 &&
-        (sockit_ftp_features(c->f) & SOCKIT_FTP_FEAT_MLSD)) {
-        /* MLSD lists directories only: a file's URL is listed as ls(1), lftp and ftplib's
-         * nlst() do it (NLST, or LIST for -l, take a file too); a missing path then gets the
-         * server's "550 No such file" rather than MLSD's complaint. */
-        cli_errmsg_mark();
-        rc = c->long_list ? sockit_ftp_list(c->f, dir, on_list_line, &l)
-                          : sockit_ftp_nlst(c->f, dir, on_nlst, &l);
+    /* An error reply (the session goes on after one) to listing a path with MLSD: a file? */
+    int mlsd = sockit_ftp_features(c->f) & SOCKIT_FTP_FEAT_MLSD;
+    if (rc == SOCKIT_EPROTO && mlsd && dir && sockit_ftp_reply_code(c->f) >= 500 && !l.out_err) {
+        char first[512]; /* the listing's failure is the one to tell, not MLST's */
+        snprintf(first, sizeof first, "%s", sockit_errmsg());
+        if ((rc = ls_one(c, &l, path, rc)) < 0 && !l.out_err && !c->timed_out) {
+            close_session(c, 0);
+            return cli_error(cli_exit_code(rc), "%s", first);
+        }
     }
     if (fflush(stdout) != 0 && !l.out_err) l.out_err = errno ? errno : EIO;
     if (l.out_err) {
@@ -371,6 +403,7 @@ static int do_ls(ftp_cli *c, const char *path)
         return cli_error(CLI_FILE, "standard output: %s", strerror(l.out_err));
     }
     if (rc < 0) return op_fail(c, rc, "ls");
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -501,6 +534,7 @@ static int do_get(ftp_cli *c, const char *path, const char *local)
     else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     int err = sink_close(&k, rc == 0);
     if (rc < 0 || err) return get_fail(c, rc, &k, offset, got);
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -553,6 +587,7 @@ static int put_stream(ftp_cli *c, const char *path, int fd, const char *name)
         return cli_error(CLI_FILE, "%s: %s", name, strerror(s.err));
     }
     if (rc < 0) return op_fail(c, rc, "put");
+    show_data(c);
     show_reply(c);
     return CLI_OK;
 }
@@ -582,6 +617,7 @@ static int put_file(ftp_cli *c, const char *path)
     if (rc == 0) cli_progress_end(&c->prog);
     else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     if (rc < 0) return op_fail(c, rc, "put");
+    show_data(c);
     show_reply(c);
     return check_upload(c, path, (uint64_t)st.st_size);
 }

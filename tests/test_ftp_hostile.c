@@ -121,7 +121,8 @@ static void converse(struct fake *fk, sockit_sock *c, sockit_reader *r)
             say(c, "221 bye\r\n");
             return;
         } else if (!strncmp(line, "EPSV", 4)) {
-            if (fk->mode == M_DATA_REFUSED) say(c, "229 Extended Passive Mode (|||%d|)\r\n", tlsu_free_port());
+            int refused = fk->mode == M_DATA_REFUSED;
+            if (refused) say(c, "229 Extended Passive Mode (|||%d|)\r\n", tlsu_free_port());
             else if (fk->mode == M_EPSV_GARBAGE) say(c, "229 Extended Passive Mode (port 7)\r\n");
             else if (fk->mode == M_PASV_GARBAGE) say(c, "500 no EPSV\r\n");
             else say(c, "229 Extended Passive Mode (|||%d|)\r\n", data_port(fk));

@@ -213,7 +213,10 @@ int sockit__ftp_parse_epsv(const char *t, size_t len)
     i += 3;
     long port = 0;
     size_t digits = 0;
-    while (i < len && isdigit((unsigned char)t[i]) && digits < 6) port = port * 10 + (t[i++] - '0'), digits++;
+    while (i < len && isdigit((unsigned char)t[i]) && digits < 6) {
+        port = port * 10 + (t[i++] - '0');
+        digits++;
+    }
     if (!digits || port < 1 || port > 65535 || i + 1 >= len || t[i] != d || t[i + 1] != ')')
         goto bad;
     return (int)port;
@@ -233,7 +236,10 @@ int sockit__ftp_parse_pasv(const char *t, size_t len, unsigned char ip[4], int *
             i++;
         }
         int n = 0, digits = 0;
-        while (i < len && isdigit((unsigned char)t[i]) && digits < 4) n = n * 10 + (t[i++] - '0'), digits++;
+        while (i < len && isdigit((unsigned char)t[i]) && digits < 4) {
+            n = n * 10 + (t[i++] - '0');
+            digits++;
+        }
         if (!digits || digits > 3 || n > 255) goto bad;
         v[k] = n;
     }
@@ -253,7 +259,10 @@ int64_t sockit__ftp_parse_150_size(const char *t, size_t len)
         size_t j = i + 1;
         int64_t n = 0;
         int digits = 0;
-        while (j < len && isdigit((unsigned char)t[j]) && digits < 18) n = n * 10 + (t[j++] - '0'), digits++;
+        while (j < len && isdigit((unsigned char)t[j]) && digits < 18) {
+            n = n * 10 + (t[j++] - '0');
+            digits++;
+        }
         if (digits && len - j >= 7 && memcmp(t + j, " bytes)", 7) == 0) return n;
     }
     return -1;

@@ -295,12 +295,35 @@ static int simple(sockit_ftp *f, const char *what, const char *verb, const char 
     return rc < 0 ? rc : 0;
 }
 
-int sockit_ftp_noop(sockit_ftp *f) { return simple(f, "noop", "NOOP", NULL); }
-int sockit_ftp_cwd(sockit_ftp *f, const char *dir) { return simple(f, "cwd", "CWD", dir ? dir : "/"); }
-int sockit_ftp_cdup(sockit_ftp *f) { return simple(f, "cdup", "CDUP", NULL); }
-int sockit_ftp_mkd(sockit_ftp *f, const char *dir) { return simple(f, "mkdir", "MKD", dir ? dir : ""); }
-int sockit_ftp_rmd(sockit_ftp *f, const char *dir) { return simple(f, "rmdir", "RMD", dir ? dir : ""); }
-int sockit_ftp_dele(sockit_ftp *f, const char *path) { return simple(f, "delete", "DELE", path ? path : ""); }
+int sockit_ftp_noop(sockit_ftp *f)
+{
+    return simple(f, "noop", "NOOP", NULL);
+}
+
+int sockit_ftp_cwd(sockit_ftp *f, const char *dir)
+{
+    return simple(f, "cwd", "CWD", dir ? dir : "/");
+}
+
+int sockit_ftp_cdup(sockit_ftp *f)
+{
+    return simple(f, "cdup", "CDUP", NULL);
+}
+
+int sockit_ftp_mkd(sockit_ftp *f, const char *dir)
+{
+    return simple(f, "mkdir", "MKD", dir ? dir : "");
+}
+
+int sockit_ftp_rmd(sockit_ftp *f, const char *dir)
+{
+    return simple(f, "rmdir", "RMD", dir ? dir : "");
+}
+
+int sockit_ftp_dele(sockit_ftp *f, const char *path)
+{
+    return simple(f, "delete", "DELE", path ? path : "");
+}
 
 int sockit_ftp_type(sockit_ftp *f, int binary)
 {

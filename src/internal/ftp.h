@@ -93,7 +93,8 @@ int sockit__ftp_fail_reply(const sockit_ftp *f, const char *what);
  * end in LF (a CR before it is part of the end). Returns the bytes it spans (> 0) with *code
  * set, SOCKIT_EINCOMPLETE, or SOCKIT_EPROTO: a line over SOCKIT__FTP_LINE_MAX, a reply over
  * SOCKIT__FTP_REPLY_MAX, or a first line that is not "ddd" with the first digit 1..5 followed by
- * SP, '-' or the line's end (judged from its first four bytes). Sets the message on errors (not for incomplete). */
+ * SP, '-' or the line's end (judged from its first four bytes). Sets the message on errors
+ * (not for incomplete). */
 ssize_t sockit__ftp_parse_reply(const char *buf, size_t len, int *code);
 
 /* "229 Entering Extended Passive Mode (|||6446|)" -> the port (1..65535), or SOCKIT_EPROTO. */

@@ -274,6 +274,13 @@ class TestPyftpd(PyftpdBase):
                          ["a.txt", "b.txt", "subdir", "with space.bin"])
         self.assertIn("MLSD", self.log(s))
         self.assertNotIn("NLST", self.log(s))
+        # A file: MLSD lists only directories; MLST tells about the one file.
+        r = self.ok(self.sockit("ls", s.url("/dir/a.txt")))
+        self.assertEqual(r.stdout, b"a.txt\n")
+        self.assertIn("MLST", self.log(s))
+        r = self.ok(self.sockit("ls", "-l", s.url("/dir/with%20space.bin")))
+        self.assertEqual(r.stdout.decode().split()[:2], ["file", "14"])
+        self.assertTrue(r.stdout.endswith(b" with space.bin\n"), r.stdout)
         # The login directory, with and without the trailing slash.
         for url in (s.url("/"), s.url("")):
             r = self.ok(self.sockit("ls", url))
@@ -495,7 +502,8 @@ class TestPyftpd(PyftpdBase):
         self.write(os.path.join(self.home, "f.bin"), data)
         s = self.pyftpd(no_epsv=True)
         out = self.path("f.bin")
-        self.ok(self.sockit("get", "-o", out, s.url("/f.bin")))
+        r = self.ok(self.sockit("get", "-v", "-o", out, s.url("/f.bin")))
+        self.assertIn("* data connection: PASV", r.stderr.decode())
         self.assertEqual(self.read(out), data)
         self.ok(self.sockit("put", out, s.url("/g.bin")))
         self.assertEqual(self.read(os.path.join(self.home, "g.bin")), data)
@@ -755,40 +763,50 @@ class TestHostile(FtpBase):
         self.assertFailsWithin(("get", "--active", "-m", "2", "-o", "-", f.url("/file")), 2,
                                self.BOUND)
 
-    def test_whole_command_deadline(self):
-        # A transfer that keeps trickling never trips the per-wait timeout; -m bounds the whole.
+    def trickling(self, piece):
+        """A data port that, once the client connects, sends piece every 0.1 s (at most 60 s of
+        it); returns (port, the 1xx reply maker for the command that opens it)."""
         data = socket.socket()
         data.settimeout(TIMEOUT)
         data.bind(("127.0.0.1", 0))
         data.listen(4)
         self.addCleanup(data.close)
-        port = data.getsockname()[1]
+        stop = threading.Event()
+        self.addCleanup(stop.set)
 
-        def retr(arg):
-            def trickle():
-                try:
-                    c, _ = data.accept()
-                except OSError:  # closed by the cleanup: the client never came
-                    return
-                with c:
-                    for _ in range(600):  # at most 60 s of it
-                        try:
-                            c.sendall(b"x")
-                        except OSError:
-                            return
-                        if stop.wait(0.1):  # the trickle's pace, not an ordering wait
-                            return
+        def trickle():
+            try:
+                c, _ = data.accept()
+            except OSError:  # closed by the cleanup: the client never came
+                return
+            with c:
+                for _ in range(600):
+                    try:
+                        c.sendall(piece)
+                    except OSError:
+                        return
+                    if stop.wait(0.1):  # the trickle's pace, not an ordering wait
+                        return
 
+        def opened(arg):
             threading.Thread(target=trickle, daemon=True).start()
             return "150 slowly"
 
-        stop = threading.Event()
-        self.addCleanup(stop.set)
-        replies = {"EPSV": epsv_reply(port), "SIZE": "213 100000", "RETR": retr}
+        return data.getsockname()[1], opened
+
+    def test_whole_command_deadline(self):
+        # A transfer that keeps trickling never trips the per-wait timeout; -m bounds the whole.
+        port, opened = self.trickling(b"x")
+        replies = {"EPSV": epsv_reply(port), "SIZE": "213 100000", "RETR": opened}
         f = self.fake(lambda conn, fake: dialogue(conn, replies))
         self.assertFailsWithin(("get", "-m", "2", "-o", "-", f.url("/file")), 2, self.BOUND,
                                "timed out")
 
+    def test_whole_command_deadline_listing(self):
+        port, opened = self.trickling(b"name\r\n")
+        replies = {"EPSV": epsv_reply(port), "NLST": opened}
+        f = self.fake(lambda conn, fake: dialogue(conn, replies))
+        self.assertFailsWithin(("ls", "-m", "2", f.url("/")), 2, self.BOUND, "timed out")
 
 def main(module="__main__"):
     return test_cli.main(module)
