@@ -427,6 +427,19 @@ static void test_callbacks_and_errors(void)
     m.n = 0;
     CHECK_CODE(sockit_ftp_retr(f, "big.bin", 0, to_mem, &m, &n), -EFBIG);
     CHECK_OK(sockit_ftp_noop(f));
+    /* A missing remote file leaves the local one alone. */
+    char keep[256];
+    path_in(keep, sizeof keep, s.dir, "keep.txt");
+    put_text(s.dir, "keep.txt", "precious");
+    CHECK_CODE(sockit_ftp_download(f, "nosuch.bin", keep, 0, &n), SOCKIT_EPROTO);
+    struct stat st;
+    CHECK_OK(stat(keep, &st));
+    CHECK_INT(st.st_size, ==, 8);
+    /* An empty remote file makes an empty local one. */
+    put_text(s.home, "empty.txt", "");
+    CHECK_OK(sockit_ftp_download(f, "empty.txt", keep, 0, &n));
+    CHECK_OK(stat(keep, &st));
+    CHECK_INT(st.st_size, ==, 0);
     /* A local file that cannot be made: the OS code, the file named. */
     CHECK_CODE(sockit_ftp_download(f, "cb.txt", "/nonexistent/dir/x", 0, &n), -ENOENT);
     CHECK_CONTAINS(sockit_errmsg(), "/nonexistent/dir/x");

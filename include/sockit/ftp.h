@@ -280,7 +280,8 @@ SOCKIT_API int sockit_ftp_retr(sockit_ftp *f, const char *path, uint64_t offset,
  * the OS code (-ENOSPC ...). */
 SOCKIT_API int sockit_ftp_retr_fd(sockit_ftp *f, const char *path, uint64_t offset, int fd,
                                   uint64_t *got);
-/* Downloads path into the file local (created 0644 or truncated). resume 1: if local exists,
+/* Downloads path into the file local (created 0644 or truncated — only once the server has
+ * agreed to send: a missing remote file leaves local untouched). resume 1: if local exists,
  * continue after its bytes (REST its size), appending; a file already complete (its size equals
  * SIZE) transfers nothing. A local file error is the OS code with the file named. 0 or a code. */
 SOCKIT_API int sockit_ftp_download(sockit_ftp *f, const char *path, const char *local, int resume,

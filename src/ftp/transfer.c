@@ -57,8 +57,20 @@ static int64_t remote_size(sockit_ftp *f, const char *path)
 struct sink {
     sockit_ftp_write_fn fn;
     void *arg;
-    int fd;
+    int fd;            /* -1 until a local file is opened */
+    const char *local; /* a file opened only once the server has agreed to send */
+    int oflags;
 };
+
+/* The local file is created (or truncated) only when there is something to put in it: a failed
+ * RETR (550) leaves an existing file alone. */
+static int sink_open(struct sink *k)
+{
+    if (!k->local || k->fd >= 0) return 0;
+    k->fd = open(k->local, k->oflags, 0644);
+    if (k->fd < 0) return sockit__fail(-errno, "ftp download: open %s", k->local);
+    return 0;
+}
 
 static int deliver(const struct sink *k, const char *p, size_t n)
 {
@@ -96,7 +108,7 @@ static int pull(sockit_ftp *f, sockit__ftp_data *d, const char *what, const stru
     return 0;
 }
 
-static int retr(sockit_ftp *f, const char *path, uint64_t offset, const struct sink *k,
+static int retr(sockit_ftp *f, const char *path, uint64_t offset, struct sink *k,
                 uint64_t *got_out)
 {
     uint64_t got = 0;
@@ -109,7 +121,10 @@ static int retr(sockit_ftp *f, const char *path, uint64_t offset, const struct s
     int64_t total = remote_size(f, path);
     if (total < -1) return (int)total;
     if (total >= 0 && offset >= (uint64_t)total) {
-        if (offset == (uint64_t)total) return progress(f, offset, total); /* nothing missing */
+        if (offset == (uint64_t)total) { /* nothing missing */
+            rc = sink_open(k);
+            return rc < 0 ? rc : progress(f, offset, total);
+        }
         return sockit__failmsg(SOCKIT_EPROTO, "%s: the local copy (%llu bytes) is longer than "
                                "the remote file (%lld bytes)", what, (unsigned long long)offset,
                                (long long)total);
@@ -118,7 +133,8 @@ static int retr(sockit_ftp *f, const char *path, uint64_t offset, const struct s
     if ((rc = sockit__ftp_data_open(f, &d, what, "RETR", path, offset)) < 0) return rc;
     if (total < 0 && offset == 0) total = d.size150;
     int local = 0;
-    rc = progress(f, offset, total);
+    rc = sink_open(k);
+    if (rc == 0) rc = progress(f, offset, total);
     if (rc == 0) rc = pull(f, &d, what, k, offset, total, &got, &local);
     else local = 1;
     if (got_out) *got_out = got;
@@ -155,13 +171,14 @@ int sockit_ftp_download(sockit_ftp *f, const char *path, const char *local, int 
 {
     if (got) *got = 0;
     if (!local) return sockit__failmsg(-EINVAL, "ftp download: no local file");
-    int fd = open(local, O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? O_APPEND : O_TRUNC), 0644);
-    if (fd < 0) return sockit__fail(-errno, "ftp download: open %s", local);
+    struct sink k = {.fd = -1, .local = local,
+                     .oflags = O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? O_APPEND : O_TRUNC)};
     struct stat st;
     uint64_t offset = 0;
-    if (resume && fstat(fd, &st) == 0) offset = (uint64_t)st.st_size;
-    int rc = sockit_ftp_retr_fd(f, path, offset, fd, got);
-    if (close(fd) < 0 && rc == 0) rc = sockit__fail(-errno, "ftp download: close %s", local);
+    if (resume && stat(local, &st) == 0 && S_ISREG(st.st_mode)) offset = (uint64_t)st.st_size;
+    int rc = retr(f, path, offset, &k, got);
+    if (k.fd >= 0 && close(k.fd) < 0 && rc == 0)
+        rc = sockit__fail(-errno, "ftp download: close %s", local);
     return rc;
 }
 
