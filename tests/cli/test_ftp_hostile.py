@@ -378,7 +378,7 @@ class TestWholeDeadline(HostileBase):
         f, _ = self.fake({v: slow(r) for v, r in (
             ("USER", "331 pw"), ("PASS", "230 ok"), ("FEAT", "211 none"), ("TYPE", "200 ok"),
             ("EPSV", "500 no"), ("PASV", "500 no"), ("SIZE", "550 no"))})
-        self.assertFailsWithin(("get", "-m", "2", "-o", "-", f.url("/file")), 2, 4, "timed out")
+        self.assertFailsWithin(("get", "-m", "2", "-o", "-", f.url("/file")), 2, 5, "timed out")
 
 
 # ---- TLS negotiation ----------------------------------------------------------------------------
