@@ -116,15 +116,17 @@ static const char *masked(const char *url, char *buf, size_t cap)
 static int parse_url(ftp_cli *c, const char *url, size_t *origin_len, char *path, size_t cap)
 {
     sockit_url u;
+    char shown[PATH_CAP + 64]; /* the URL as messages show it: never its password */
     cli_errmsg_mark();
     int rc = sockit_url_parse(&u, url, strlen(url));
     if (rc < 0) {
         (void)cli_fail(rc, "url");
         return CLI_USAGE; /* a malformed URL is the user's to fix, whatever the library's code */
     }
+    const char *safe = masked(url, shown, sizeof shown);
     if (!sockit_url_is(&u, "ftp") && !sockit_url_is(&u, "ftps"))
-        return cli_usage_error(c->name, "not an ftp:// or ftps:// URL: '%s'", url);
-    if (!u.host.p || u.host.n == 0) return cli_usage_error(c->name, "no host in '%s'", url);
+        return cli_usage_error(c->name, "not an ftp:// or ftps:// URL: '%s'", safe);
+    if (!u.host.p || u.host.n == 0) return cli_usage_error(c->name, "no host in '%s'", safe);
     const char *p = u.path.p;
     size_t n = u.path.n;
     if (n > 0 && p[0] == '/') p++, n--;
@@ -133,7 +135,7 @@ static int parse_url(ftp_cli *c, const char *url, size_t *origin_len, char *path
         n = (size_t)(type - p);
     ssize_t got = sockit_url_decode(path, cap, p, n, 0);
     if (got < 0 || strlen(path) != (size_t)got || strpbrk(path, "\r\n"))
-        return cli_usage_error(c->name, "bad path in '%s'", url);
+        return cli_usage_error(c->name, "bad path in '%s'", safe);
     *origin_len = (size_t)(u.path.p - url);
     return 0;
 }
@@ -159,16 +161,19 @@ static void close_session(ftp_cli *c, int polite)
     c->origin[0] = '\0';
 }
 
-/* -v: every line of the last reply, "< " before each. */
+/* -v: every line of the last reply, "< " before each; control characters (a server's terminal
+ * escapes) shown as '?', as the error messages show them. */
 static void show_reply(ftp_cli *c)
 {
     const char *t = c->f ? sockit_ftp_reply_text(c->f) : NULL;
     if (!c->verbose || !t || !*t) return;
-    while (*t) {
-        size_t n = strcspn(t, "\n");
-        fprintf(stderr, "< %.*s\n", (int)n, t);
-        t += n + (t[n] == '\n');
+    fputs("< ", stderr);
+    for (; *t; t++) {
+        unsigned char ch = (unsigned char)*t;
+        fputc(ch == '\n' ? ch : ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
+        if (ch == '\n') fputs("< ", stderr);
     }
+    fputc('\n', stderr);
 }
 
 static int on_progress(void *arg, uint64_t done, int64_t total)
@@ -233,7 +238,8 @@ static int use_session(ftp_cli *c, const char *url, size_t origin_len)
     close_session(c, 1);
     double left = time_left(c);
     if (left < 0) return timed_out(c);
-    sockit_ftp_opts o = {.timeout = left, .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
+    sockit_ftp_opts o = {.timeout = left, .deadline = left > 0 ? sockit_deadline_after(left) : 0,
+                         .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
                          .tls_ctx = c->ctx, .active = c->active, .progress = on_progress,
                          .progress_arg = c};
     char shown[PATH_CAP + 64];
@@ -268,7 +274,8 @@ static int make_ctx(ftp_cli *c, int nurls, char **urls)
  * state is unknown after anything but an error reply; a fresh one costs one connection). */
 static int op_fail(ftp_cli *c, int rc, const char *what)
 {
-    int status = c->timed_out ? timed_out(c) : cli_fail(rc, what);
+    int status = c->timed_out || (rc == -ETIMEDOUT && time_left(c) < 0) ? timed_out(c)
+                                                                          : cli_fail(rc, what);
     c->timed_out = 0;
     show_reply(c);
     close_session(c, 0);

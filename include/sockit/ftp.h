@@ -16,7 +16,9 @@
  * Timeouts: opts.timeout (seconds; 0: 60, < 0: none) bounds connecting with the greeting and
  * login steps, each command with its reply, and during a transfer each wait for progress (data to
  * read or room to write, the data connection, the final reply). A long transfer that keeps moving
- * never times out; a stalled one does.
+ * never times out; a stalled one does. opts.deadline (absolute, from sockit_deadline_after; 0:
+ * none) also bounds everything the session does, all its commands and transfers together (curl's
+ * --max-time): each wait ends at the earlier of the two, with -ETIMEDOUT.
  *
  * Errors (the core's model: >= 0 success, a negative code):
  *   - a reply the operation does not accept (4xx/5xx, or an unexpected code) is SOCKIT_EPROTO and
@@ -30,7 +32,9 @@
  *   - a transfer is never reported complete when it is not: a data connection that breaks, a
  *     426/451 reply, or fewer bytes than SIZE (or the 150 reply's "(N bytes)") announced is an
  *     error (SOCKIT_EPROTO "short transfer: ..." or the network code); the bytes already handed
- *     to a callback or written to a file stay there, so the transfer can be resumed.
+ *     to a callback or written to a file stay there, so the transfer can be resumed. More bytes
+ *     than announced (binary type) is SOCKIT_EPROTO too ("... more than the N announced": the
+ *     file changed while read, or the server is wrong), as curl's "partial file".
  * After a network error or a malformed reply the control connection's state is unknown: close
  * the session. After an error reply (SOCKIT_EPROTO with a reply code) the session goes on.
  *
@@ -80,6 +84,8 @@ typedef struct sockit_ftp_opts {
                                   after this many idle seconds (firewalls that drop idle control
                                   connections on long transfers); 0: never */
     size_t bufsize;            /* transfer buffer; 0: 256 KiB (at least 16 KiB is used) */
+    int64_t deadline;          /* 0: none; else the session's whole life ends by then (see
+                                  "Timeouts" above) */
 } sockit_ftp_opts;
 
 /* ---- sessions ------------------------------------------------------------------------------ */

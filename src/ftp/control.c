@@ -10,7 +10,8 @@
 
 int64_t sockit__ftp_deadline(const sockit_ftp *f)
 {
-    return f->timeout < 0 ? SOCKIT_DEADLINE_NONE : sockit_deadline_after(f->timeout);
+    int64_t dl = f->timeout < 0 ? SOCKIT_DEADLINE_NONE : sockit_deadline_after(f->timeout);
+    return f->o.deadline > 0 && f->o.deadline < dl ? f->o.deadline : dl; /* the whole's limit */
 }
 
 /* ---- the reply parser --------------------------------------------------------------------- */

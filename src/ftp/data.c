@@ -131,6 +131,47 @@ static int active(sockit_ftp *f, sockit__ftp_data *d, const char *what, int64_t 
     return announce(f, what, &bound, dl);
 }
 
+/* While waiting for the server's data connection: an error reply on the control connection (the
+ * server could not connect and says so: "150", then "425") ends the wait. A 2xx (the transfer's
+ * end, told before its connection is accepted) does not: the connection is then still awaited,
+ * and the control connection no longer watched. Either becomes d->first (nothing more is owed).
+ * 0 to go on waiting, or the error with the server's reply. */
+static int control_says(sockit_ftp *f, sockit__ftp_data *d, const char *what, int64_t dl)
+{
+    for (;;) {
+        const void *p;
+        int code = 0;
+        ssize_t got = sockit_reader_fill_until(f->rd, SOCKIT__NOWAIT);
+        size_t n = sockit_reader_pending(f->rd, &p);
+        int whole = n > 0 && sockit__ftp_parse_reply(p, n, &code) != SOCKIT_EINCOMPLETE;
+        if (!whole && (got > 0 || got == -EAGAIN)) return 0; /* a part, or TLS records only */
+        if ((code = sockit__ftp_reply(f, dl)) < 0) return code; /* or the end, or an error */
+        if (code >= 200) d->first = code;
+        if (code >= 300) return sockit__ftp_fail_reply(f, what);
+        if (code >= 200) return 0;
+    }
+}
+
+/* Waits until the listening socket has a connection (0), the control connection has bytes (1;
+ * watched until the transfer's final reply came), or the deadline passes (-ETIMEDOUT). */
+static int wait_either(sockit_ftp *f, sockit__ftp_data *d, int64_t dl)
+{
+    const void *p;
+    int code, watch = d->first < 200;
+    size_t n = sockit_reader_pending(f->rd, &p);
+    if (watch && n > 0 && sockit__ftp_parse_reply(p, n, &code) != SOCKIT_EINCOMPLETE)
+        return 1; /* a reply that came with the 1xx */
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = sockit_fileno(d->lsn), .events = POLLIN},
+                                {.fd = sockit_fileno(f->ctl), .events = POLLIN}};
+        int ms = sockit__remaining_ms(dl);
+        int r = poll(fds, watch ? 2 : 1, ms);
+        if (r > 0) return fds[0].revents ? 0 : 1;
+        if (r < 0 && errno != EINTR) return -errno;
+        if (r == 0 && ms == 0) return -ETIMEDOUT;
+    }
+}
+
 /* The server's connection to our listening socket, from the control connection's peer only. */
 static int accept_data(sockit_ftp *f, sockit__ftp_data *d, const char *what, int64_t dl)
 {
@@ -138,8 +179,12 @@ static int accept_data(sockit_ftp *f, sockit__ftp_data *d, const char *what, int
     int rc = sockit_getpeername(f->ctl, &peer);
     if (rc < 0) return rc;
     for (;;) {
-        rc = sockit__wait(sockit_fileno(d->lsn), POLLIN, dl);
+        rc = wait_either(f, d, dl);
         if (rc < 0) return sockit__fail(rc, "%s: waiting for the server's data connection", what);
+        if (rc == 1) {
+            if ((rc = control_says(f, d, what, dl)) < 0) return rc;
+            continue;
+        }
         sockit_settimeout(d->lsn, 0);
         rc = sockit_accept(d->lsn, &d->s, &from);
         if (rc == -EAGAIN) continue;

@@ -144,6 +144,10 @@ static int retr(sockit_ftp *f, const char *path, uint64_t offset, struct sink *k
         return sockit__failmsg(SOCKIT_EPROTO, "%s: short transfer: %llu of %lld bytes (the data "
                                "connection ended early)", what,
                                (unsigned long long)(offset + got), (long long)total);
+    if (total >= 0 && f->binary && offset + got > (uint64_t)total) /* as curl: not the file announced */
+        return sockit__failmsg(SOCKIT_EPROTO, "%s: %llu bytes arrived, more than the %lld "
+                               "announced (the file changed while read, or the server is wrong)",
+                               what, (unsigned long long)(offset + got), (long long)total);
     return 0;
 }
 

@@ -50,7 +50,7 @@ struct sockit_ftp {
 
 /* ---- the control connection (control.c) ---------------------------------------------------- */
 
-/* The deadline for one command, or one wait for progress in a transfer. */
+/* The deadline for one command, or one wait for progress in a transfer (never past opts.deadline). */
 int64_t sockit__ftp_deadline(const sockit_ftp *f);
 
 /* Sends "verb[ arg]\r\n" within deadline. arg with CR, LF or NUL: -EINVAL (nothing sent). */

@@ -510,11 +510,12 @@ class TestPyftpd(PyftpdBase):
         self.assertIn("PASV", self.log(s))
 
     def test_wrong_address_in_227_is_ignored(self):
-        # 192.0.2.1 (TEST-NET-1) routes nowhere: the client must use the control connection's
-        # peer, as curl and ftplib do.
+        # Nobody listens on 127.0.0.2 (a client that believed the 227 fails at once, and no
+        # traffic ever leaves loopback): the client must use the control connection's peer, as
+        # curl and ftplib do.
         data = os.urandom(100000)
         self.write(os.path.join(self.home, "f.bin"), data)
-        s = self.pyftpd(no_epsv=True, pasv_address="192.0.2.1")
+        s = self.pyftpd(no_epsv=True, pasv_address="127.0.0.2")
         r = self.ok(self.sockit("get", "-m", "20", "-o", "-", s.url("/f.bin")))
         self.assertEqual(r.stdout, data)
         self.ok(self.sockit("ls", "-m", "20", s.url("/")))
