@@ -60,7 +60,7 @@ static const char usage[] =
     "                           -o FILE or -O)\n"
     "      --cacert FILE        trust the CA certificates in FILE (PEM)\n"
     "  -k, --insecure           skip certificate and host name verification\n"
-    "  -m, --max-time SECS      timeout of each whole transfer (default: none)\n"
+    "  -m, --max-time SECS      timeout of each whole transfer (default and 0: none)\n"
     "      --connect-timeout SECS  timeout of resolving, connecting and the TLS handshake\n"
     "  -Y, --speed-limit BYTES  abort when fewer than BYTES per second arrive for the\n"
     "                           speed time\n"
@@ -331,6 +331,16 @@ static int check_opts(get_opts *o)
     return 0;
 }
 
+/* -m and --connect-timeout as curl reads them: seconds > 0, or 0 for no limit (0 stored). */
+static int seconds_or_zero(const char *cmd, const char *flag, const char *text, double *out)
+{
+    if (strspn(text, "0.") == strlen(text) && strchr(text, '0')) {
+        *out = 0;
+        return 0;
+    }
+    return cli_parse_seconds(cmd, flag, text, out);
+}
+
 static int parse_args(get_opts *o, int argc, char **argv)
 {
     enum {
@@ -386,9 +396,9 @@ static int parse_args(get_opts *o, int argc, char **argv)
         case 'C': o->resume = optarg; break;
         case OPT_CACERT: o->cacert = optarg; break;
         case 'k': o->insecure = 1; break;
-        case 'm': rc = cli_parse_seconds(CMD, "-m", optarg, &o->max_time); break;
+        case 'm': rc = seconds_or_zero(CMD, "-m", optarg, &o->max_time); break;
         case OPT_CONNECT_TIMEOUT:
-            rc = cli_parse_seconds(CMD, "--connect-timeout", optarg, &o->connect_timeout);
+            rc = seconds_or_zero(CMD, "--connect-timeout", optarg, &o->connect_timeout);
             break;
         case OPT_RETRY: rc = parse_count("--retry", optarg, &o->retry); break;
         case 'f': o->fail = 1; break;

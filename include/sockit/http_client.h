@@ -293,7 +293,11 @@ SOCKIT_API void sockit_http_resp_free(sockit_http_resp *resp);
 /* ---- one call, one request ----------------------------------------------------------------- */
 /* Each makes a client with the defaults (redirects followed, at most 20; the environment's proxy
  * settings honoured; accept_encoding on), sends one request with the body to memory, and frees
- * the client. resp as for sockit_http_client_do; the return value too. */
+ * the client. resp as for sockit_http_client_do; the return value too. The body kept in memory,
+ * decoded or not, is at most SOCKIT_HTTP_HELPER_MAX_BODY (64 MiB): more is SOCKIT_ETOOLONG, so a
+ * small compressed reply cannot make a one-line call fill gigabytes. For larger bodies use a
+ * client with a file or callback sink (or a larger max_body). */
+#define SOCKIT_HTTP_HELPER_MAX_BODY ((size_t)64 << 20)
 SOCKIT_API int sockit_http_get(const char *url, sockit_http_resp *resp);
 SOCKIT_API int sockit_http_head(const char *url, sockit_http_resp *resp);
 SOCKIT_API int sockit_http_delete(const char *url, sockit_http_resp *resp);

@@ -706,6 +706,7 @@ static int one_call(const char *method, const char *url, const char *ctype, cons
     o.proxy_from_env = 1;
     o.accept_encoding = 1;
     o.max_idle = -1;
+    o.max_decoded = SOCKIT_HTTP_HELPER_MAX_BODY;
     sockit_http_client *c;
     int r = sockit_http_client_new(&c, &o);
     if (r < 0) return r;
@@ -713,6 +714,7 @@ static int one_call(const char *method, const char *url, const char *ctype, cons
     q.method = method;
     q.url = url;
     q.content_type = ctype;
+    q.max_body = SOCKIT_HTTP_HELPER_MAX_BODY;
     if (has_body) {
         q.body_kind = SOCKIT_HTTP_BODY_MEMORY;
         q.body = body;

@@ -511,7 +511,7 @@ class TestProxy(Base):
 class TestUsage(Base):
     def test_usage_errors_are_one_line_with_a_hint(self):
         u = self.url("/")
-        for args in ((), ("--bogus", u), ("-m", "abc", u), ("-m", "0", u), ("--retry", "x", u),
+        for args in ((), ("--bogus", u), ("-m", "abc", u), ("-m", "-1", u), ("--retry", "x", u),
                      ("-w", "%{bogus}", u), ("-o", "a", "-o", "b", u), ("-H", "nocolon", u),
                      ("-X", "", u), ("-o",), ("--connect-timeout", "-1", u), ("-C", "x", "-o", "f", u)):
             with self.subTest(args=args):

@@ -135,8 +135,6 @@ class TestCurlHabits(Base):
         self.assertOK(r)
         self.assertEqual(len(self.reqs("t=sp%20ace")), 1)
 
-    @open_issue("open: curl -m 0 means no timeout; sockit http get calls it a usage error "
-                "(and test_http_get.TestUsage asserts that)")
     def test_max_time_zero_is_no_limit(self):
         self.assertOK(get("-sS", "-m", "0", self.srv.url("/echo?t=m0")))
 
