@@ -264,7 +264,8 @@ struct sockit_http_resp {
  * the Expect header, as curl does).
  *
  * Redirects (when followed): 301, 302 and 303 turn POST into GET without a body (303 anything
- * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;
+ * but HEAD), 307 and 308 keep the method and body; Location (raw spaces and 8-bit bytes
+ * percent-encoded first, as browsers do) is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
  * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
  * caller's: the new origin gets its own). More than max_redirects

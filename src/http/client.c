@@ -456,20 +456,43 @@ static int other_origin(const sockit_url *a, const sockit_url *b)
            sockit_url_port(a) != sockit_url_port(b);
 }
 
+/* A Location as browsers and curl take it: spaces and bytes over 0x7e, which servers do send raw,
+ * percent-encoded; control bytes stay as they are (the URL parser refuses them). NULL: no memory. */
+static char *location_escaped(const char *loc)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(loc) * 3 + 1), *o = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)loc; *p; p++) {
+        if (*p == ' ' || *p > 0x7e) {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        } else
+            *o++ = (char)*p;
+    }
+    *o = 0;
+    return out;
+}
+
 /* The next hop of a redirect: the resolved Location becomes the current URL; the method and body
  * change as the status says; credentials stop at another origin (*auth becomes 0 for good). */
 static int redirect(hc_call *call, const sockit_url *cur, int status, int *auth)
 {
-    const char *loc = sockit_http_resp_header(call->resp, "location");
-    size_t cap = strlen(call->url) + strlen(loc) + 16;
-    char *next = malloc(cap);
-    if (!next) return sockit__failmsg(-ENOMEM, "http: no memory for the redirect");
+    const char *raw = sockit_http_resp_header(call->resp, "location");
+    char *loc = location_escaped(raw);
+    size_t cap = loc ? strlen(call->url) + strlen(loc) + 16 : 0;
+    char *next = loc ? malloc(cap) : NULL;
+    if (!next) {
+        free(loc);
+        return sockit__failmsg(-ENOMEM, "http: no memory for the redirect");
+    }
     ssize_t n = sockit_url_resolve(call->url, loc, next, cap);
     sockit_url nu;
     int r = 0;
     if (n < 0 || sockit_url_parse(&nu, next, (size_t)n) < 0)
         r = sockit__failmsg(SOCKIT_EBADURL, "http: redirect %d from %s to a bad Location: %.200s",
-                            status, call->url, loc);
+                            status, call->url, raw);
     else if (!sockit_url_is(&nu, "http") && !sockit_url_is(&nu, "https"))
         r = sockit__failmsg(SOCKIT_EBADURL, "http: redirect %d from %s to %.200s: only http and "
                             "https are followed", status, call->url, next);
@@ -480,6 +503,7 @@ static int redirect(hc_call *call, const sockit_url *cur, int status, int *auth)
         r = set_url(call, next, len);
     }
     free(next);
+    free(loc);
     if (r < 0) return r;
     if ((status == 303 && strcmp(call->method, "HEAD")) ||
         ((status == 301 || status == 302) && !strcmp(call->method, "POST"))) {

@@ -128,9 +128,8 @@ class TestCurlHabits(Base):
         self.assertOK(r)
         self.assertEqual(self.reqs("t=emptyhdr")[0].header("X-Empty"), "")
 
-    @open_issue("open: a Location with a space is refused as a bad URL (exit 3); curl percent-"
-                "encodes it (%20) and follows, as browsers do")
     def test_location_with_space_followed(self):
+        """curl and browsers percent-encode a raw space in a Location (%20) and follow it."""
         r = get("-sSL", self.srv.url("/to?url=" + urllib.parse.quote("/echo?t=sp ace", safe="")))
         self.assertOK(r)
         self.assertEqual(len(self.reqs("t=sp%20ace")), 1)
