@@ -200,10 +200,15 @@ static int add_data(get_opts *o, const char *arg, int kind)
     return 0;
 }
 
-/* -H 'Name: value' (value may be empty: the default header is removed). */
+/* -H 'Name: value' as curl reads it: 'Name:' with nothing after removes the default header,
+ * 'Name;' sends the header with an empty value. */
 static int add_header(get_opts *o, const char *arg)
 {
     const char *colon = strchr(arg, ':');
+    size_t alen = strlen(arg);
+    int empty = !colon && alen > 1 && arg[alen - 1] == ';';
+    if (empty)
+        colon = arg + alen - 1;
     if (!colon || colon == arg)
         return cli_usage_error(CMD, "bad header '%s' (want 'Name: value')", arg);
     if (grow(&o->headers, &o->nheaders, sizeof *o->headers))
@@ -214,6 +219,8 @@ static int add_header(get_opts *o, const char *arg)
     const char *value = colon + 1;
     while (*value == ' ' || *value == '\t')
         value++;
+    if (!empty && !*value)
+        value = NULL; /* removes the client's header of that name */
     o->headers[o->nheaders++] = (sockit_http_field){name, value};
     static const char *const framing[] = {"Content-Length", "Transfer-Encoding", "Connection"};
     for (size_t i = 0; i < 3; i++)

@@ -167,8 +167,9 @@ typedef struct sockit_http_client_req {
     const char *url;           /* "http://..." or "https://..." (required) */
     const sockit_http_field *headers; /* extra headers, sent as given after the client's own;
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
-                                  Authorization, Content-Type replaces the client's (a NULL or
-                                  empty value removes it); Content-Length, Transfer-Encoding and
+                                  Authorization, Content-Type replaces the client's (a NULL
+                                  value removes it, as curl's -H 'Name:' does; an empty
+                                  value "" is sent as "Name:", as curl's -H 'Name;'); Content-Length, Transfer-Encoding and
                                   Connection are the client's (framing): -EINVAL, as is a
                                   name that is not a token or a value with a control
                                   character (CR LF would smuggle a header) */

@@ -273,7 +273,7 @@ ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_f
     if (c->o.max_idle < 0) sb_put(&b, "Connection: close\r\n", 19);
     for (size_t i = 0; i < q->nheaders; i++) {
         const sockit_http_field *f = &q->headers[i];
-        if (!f->value || !*f->value || (!auth && (credential(f->name) || !strcasecmp(f->name, "host"))))
+        if (!f->value || (!auth && (credential(f->name) || !strcasecmp(f->name, "host"))))
             continue;
         if (!call->send_body && !strcasecmp(f->name, "content-type") && call->dropped_body) continue;
         sb_header(&b, f->name, f->value);
