@@ -255,6 +255,32 @@ typedef struct hc_target {
     char key[HC_KEYLEN];
 } hc_target;
 
+/* The port as decimal text into out (12 bytes): no snprintf, as this runs for every request. */
+static void port_text(char out[12], int port)
+{
+    char tmp[12], *p = tmp + sizeof tmp;
+    unsigned v = port < 0 ? 0u - (unsigned)port : (unsigned)port;
+    do *--p = (char)('0' + v % 10); while ((v /= 10) && p > tmp + 1);
+    if (port < 0) *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+/* Appends "|s" at k (the pool key's fields; each fits, see HC_KEYLEN) and returns the new end. */
+static char *key_field(char *k, const char *s)
+{
+    size_t n = strlen(s);
+    *k++ = '|';
+    memcpy(k, s, n);
+    return k + n;
+}
+
+_Static_assert(HC_KEYLEN >= 1 + 2 * (1 + 255 + 1 + 11) + 1, "the pool key fits HC_KEYLEN");
+
+/* The URL's target into t. The pool key is "https|host|port|proxyhost|proxyport" (host and port
+ * empty for plain HTTP through a proxy); every field is NUL-terminated text of bounded size (host
+ * names 255 bytes, ports 11), so the key always fits HC_KEYLEN. */
 static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
 {
     t->https = sockit_url_is(u, "https");
@@ -266,13 +292,17 @@ static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
     ssize_t n = sockit_url_decode(t->host, sizeof t->host, u->host.p, u->host.n, 0);
     if (n < 0 || memchr(t->host, 0, (size_t)n))
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: bad host name", call->url);
-    snprintf(t->port, sizeof t->port, "%d", sockit_url_port(u));
+    port_text(t->port, sockit_url_port(u));
     t->px = sockit__hc_proxy_for(call->c, t->https, t->host);
-    if (t->px && !t->https) /* plain HTTP through a proxy: one connection to it serves every host */
-        snprintf(t->key, sizeof t->key, "0||%s|%s", t->px->host, t->px->port);
-    else
-        snprintf(t->key, sizeof t->key, "%d|%s|%s|%s|%s", t->https, t->host, t->port,
-                 t->px ? t->px->host : "", t->px ? t->px->port : "");
+    /* Plain HTTP through a proxy: one connection to it serves every host. */
+    int via_px = t->px && !t->https;
+    char *k = t->key;
+    *k++ = t->https ? '1' : '0';
+    k = key_field(k, via_px ? "" : t->host);
+    k = key_field(k, via_px ? "" : t->port);
+    k = key_field(k, t->px ? t->px->host : "");
+    k = key_field(k, t->px ? t->px->port : "");
+    *k = 0;
     return 0;
 }
 
