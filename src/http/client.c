@@ -368,11 +368,11 @@ static int body_rewind(hc_call *call)
 
 /* Waits for the first byte of the answer on a plain socket before reading it: the answer is
  * hardly ever there the moment the request left, and a receive that finds nothing costs a
- * system call per request. (TLS may hold decrypted bytes poll cannot see; the low-speed limit
- * needs its window: both read at once.) */
+ * system call per request. (TLS holding bytes poll cannot see, and the low-speed limit, which
+ * needs its window, read at once.) */
 static int wait_answer(hc_call *call, hc_conn *k)
 {
-    if (k->len || call->ls_limit || sockit_tls_active(k->s)) return 0;
+    if (k->len || call->ls_limit || sockit__tls_has_pending(k->s)) return 0;
     int r = sockit__wait(sockit_fileno(k->s), POLLIN, call->deadline);
     if (r == -ETIMEDOUT)
         return sockit__failmsg(r, "http: timed out waiting for the response from %s", call->url);
