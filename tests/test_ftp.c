@@ -296,6 +296,15 @@ static void test_roundtrip_256mib(void)
     ftpu_stop(&s);
 }
 
+/* The sendfile upload (use_sendfile) moves the same bytes as the default pread + send. */
+static void test_roundtrip_sendfile(void)
+{
+    NEED_SERVER(s, "plain");
+    sockit_ftp_opts o = {.timeout = 30, .use_sendfile = 1};
+    roundtrip(s.port, s.dir, 8u << 20, &o);
+    ftpu_stop(&s);
+}
+
 static void test_active_mode(void)
 {
     NEED_SERVER(s, "plain");
@@ -782,6 +791,7 @@ int main(void)
     TU_RUN(test_listing_mlsd, 60);
     TU_RUN(test_listing_list_fallback, 60);
     TU_RUN(test_roundtrip_256mib, 240);
+    TU_RUN(test_roundtrip_sendfile, 60);
     TU_RUN(test_active_mode, 60);
     TU_RUN(test_resume_both_ways, 60);
     TU_RUN(test_callbacks_and_errors, 60);

@@ -86,6 +86,10 @@ typedef struct sockit_ftp_opts {
     size_t bufsize;            /* transfer buffer; 0: 256 KiB (at least 16 KiB is used) */
     int64_t deadline;          /* 0: none; else the session's whole life ends by then (see
                                   "Timeouts" above) */
+    int use_sendfile;          /* 1: uploads from a descriptor over a plain data connection use
+                                  sendfile(2) (no copy through user space); 0: pread + send
+                                  through the transfer buffer, which measured faster end to end
+                                  against vsftpd and pyftpdlib on loopback (bench/RESULTS.md) */
 } sockit_ftp_opts;
 
 /* ---- sessions ------------------------------------------------------------------------------ */
@@ -301,7 +305,8 @@ enum sockit_ftp_store_mode {
  * on failure. 0 or a code. */
 SOCKIT_API int sockit_ftp_stor(sockit_ftp *f, const char *path, int mode, uint64_t offset,
                                sockit_ftp_read_fn fn, void *arg, uint64_t *sent);
-/* The same from fd, read from file offset `offset` on (pread/sendfile: fd's position is not
+/* The same from fd, read from file offset `offset` on (pread, or sendfile with the session's
+ * use_sendfile on a plain connection: fd's position is not
  * used or moved; fd stays the caller's); to its end. With SOCKIT_FTP_RESUME the remote size is
  * the offset (the argument is ignored). 0 or a code. */
 SOCKIT_API int sockit_ftp_stor_fd(sockit_ftp *f, const char *path, int mode, uint64_t offset,

@@ -58,6 +58,23 @@ static void vset(const char *fmt, va_list ap)
 
 unsigned sockit__errmark(void) { return errgen; }
 
+int sockit__failmsg_num(int code, const char *head, size_t n, const char *tail)
+{
+    char digits[24], *d = digits + sizeof digits;
+    do *--d = (char)('0' + n % 10); while (n /= 10);
+    size_t parts[3] = {strlen(head), (size_t)(digits + sizeof digits - d), strlen(tail)};
+    const char *src[3] = {head, d, tail};
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t k = parts[i] < sizeof errmsg - 1 - at ? parts[i] : sizeof errmsg - 1 - at;
+        memcpy(errmsg + at, src[i], k);
+        at += k;
+    }
+    errmsg[at] = 0;
+    errgen++;
+    return code;
+}
+
 /* "<formatted>: <strerror(code)>". */
 static int vfail(int code, const char *fmt, va_list ap)
 {

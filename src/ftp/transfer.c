@@ -1,6 +1,6 @@
 /*
  * FTP transfers: RETR into a callback, a descriptor or a file; STOR/APPE from a callback, a
- * descriptor (sendfile on plain connections) or a file; REST for resuming both ways. Sizes are
+ * descriptor (pread + send, or sendfile with use_sendfile) or a file; REST for resuming both ways. Sizes are
  * checked so that a transfer cut short is never reported complete.
  */
 #include "internal/ftp.h"
@@ -192,7 +192,10 @@ struct source {
     int64_t total;  /* the whole file's size when known (progress), else -1 */
 };
 
-/* A plain connection sends a file with sendfile, no copy through user space. */
+/* With use_sendfile, a plain connection sends a file with sendfile, no copy through user space.
+ * Not the default: on loopback the receiving server then spent about twice the CPU per byte
+ * (pyftpdlib 1.26 s/GiB against 0.68), and plain pread + send won on wall time against both
+ * vsftpd and pyftpdlib (bench/RESULTS.md, "FTP client"). */
 static ssize_t send_file(sockit_sock *s, int fd, uint64_t *pos, size_t n, int64_t dl)
 {
     for (;;) {
@@ -214,7 +217,7 @@ static ssize_t send_file(sockit_sock *s, int fd, uint64_t *pos, size_t n, int64_
 static ssize_t push_one(sockit_ftp *f, sockit__ftp_data *d, struct source *src, int *local)
 {
     int64_t dl = sockit__ftp_deadline(f);
-    if (src->fn == NULL && !sockit_tls_active(d->s)) {
+    if (f->o.use_sendfile && src->fn == NULL && !sockit_tls_active(d->s)) {
         ssize_t r = send_file(d->s, src->fd, &src->pos, f->o.bufsize * 4, dl);
         if (r == -EINVAL || r == -ENOSYS || r == -EBADF) *local = 1;
         return r;

@@ -267,6 +267,32 @@ static int bad_host(const char *h, size_t n, int ipv6)
     return 0;
 }
 
+/* The port as decimal text into out (12 bytes): no snprintf, as this runs for every request. */
+static void port_text(char out[12], int port)
+{
+    char tmp[12], *p = tmp + sizeof tmp;
+    unsigned v = port < 0 ? 0u - (unsigned)port : (unsigned)port;
+    do *--p = (char)('0' + v % 10); while ((v /= 10) && p > tmp + 1);
+    if (port < 0) *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+/* Appends "|s" at k (the pool key's fields; each fits, see HC_KEYLEN) and returns the new end. */
+static char *key_field(char *k, const char *s)
+{
+    size_t n = strlen(s);
+    *k++ = '|';
+    memcpy(k, s, n);
+    return k + n;
+}
+
+_Static_assert(HC_KEYLEN >= 1 + 2 * (1 + 255 + 1 + 11) + 1, "the pool key fits HC_KEYLEN");
+
+/* The URL's target into t. The pool key is "https|host|port|proxyhost|proxyport" (host and port
+ * empty for plain HTTP through a proxy); every field is NUL-terminated text of bounded size (host
+ * names 255 bytes, ports 11), so the key always fits HC_KEYLEN. */
 static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
 {
     t->https = sockit_url_is(u, "https");
@@ -278,13 +304,17 @@ static int target_of(hc_call *call, const sockit_url *u, hc_target *t)
     ssize_t n = sockit_url_decode(t->host, sizeof t->host, u->host.p, u->host.n, 0);
     if (n < 0 || bad_host(t->host, (size_t)n, u->host_is_ipv6))
         return sockit__failmsg(SOCKIT_EBADURL, "http: %s: bad host name", call->url);
-    snprintf(t->port, sizeof t->port, "%d", sockit_url_port(u));
+    port_text(t->port, sockit_url_port(u));
     t->px = sockit__hc_proxy_for(call->c, t->https, t->host);
-    if (t->px && !t->https) /* plain HTTP through a proxy: one connection to it serves every host */
-        snprintf(t->key, sizeof t->key, "0||%s|%s", t->px->host, t->px->port);
-    else
-        snprintf(t->key, sizeof t->key, "%d|%s|%s|%s|%s", t->https, t->host, t->port,
-                 t->px ? t->px->host : "", t->px ? t->px->port : "");
+    /* Plain HTTP through a proxy: one connection to it serves every host. */
+    int via_px = t->px && !t->https;
+    char *k = t->key;
+    *k++ = t->https ? '1' : '0';
+    k = key_field(k, via_px ? "" : t->host);
+    k = key_field(k, via_px ? "" : t->port);
+    k = key_field(k, t->px ? t->px->host : "");
+    k = key_field(k, t->px ? t->px->port : "");
+    *k = 0;
     return 0;
 }
 
@@ -350,11 +380,11 @@ static int body_rewind(hc_call *call)
 
 /* Waits for the first byte of the answer on a plain socket before reading it: the answer is
  * hardly ever there the moment the request left, and a receive that finds nothing costs a
- * system call per request. (TLS may hold decrypted bytes poll cannot see; the low-speed limit
- * needs its window: both read at once.) */
+ * system call per request. (TLS holding bytes poll cannot see, and the low-speed limit, which
+ * needs its window, read at once.) */
 static int wait_answer(hc_call *call, hc_conn *k)
 {
-    if (k->len || call->ls_limit || sockit_tls_active(k->s)) return 0;
+    if (k->len || call->ls_limit || sockit__tls_has_pending(k->s)) return 0;
     int r = sockit__wait(sockit_fileno(k->s), POLLIN, call->deadline);
     if (r == -ETIMEDOUT)
         return sockit__failmsg(r, "http: timed out waiting for the response from %s", call->url);

@@ -51,7 +51,9 @@ int sockit__hc_decode_setup(hc_call *call, int accept_encoding)
     call->z_kind = 0;
     call->decoded = 0;
     if (call->framing == SOCKIT_HTTP_NO_BODY) return 0;
-    const char *te = sockit_http_resp_header(resp, "transfer-encoding");
+    /* Content-Length framing means no Transfer-Encoding (the parser refuses both): no search. */
+    const char *te = call->framing == SOCKIT_HTTP_LENGTH ? NULL
+                                                         : sockit_http_resp_header(resp, "transfer-encoding");
     int kind = te ? coding_of(te) : 0;
     if (kind < 0)
         return sockit__failmsg(SOCKIT_EPROTO, "http: a transfer coding this client cannot undo "

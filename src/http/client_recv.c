@@ -190,19 +190,21 @@ int sockit__hc_read_head(hc_call *call, hc_conn *k, int *got_any, int stop_at_10
         if (interim > MAX_INTERIM)
             return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent more than %d interim (1xx) "
                                    "responses", call->url, MAX_INTERIM);
-        ssize_t end;
+        ssize_t end = 0;
         for (;;) {
             while (k->len && (k->buf[k->off] == '\r' || k->buf[k->off] == '\n'))
                 consume(k, 1), blank++; /* empty lines before a status line (RFC 9112 2.2) */
             if (blank > max) /* a stream of CR LF held a client without a timeout forever */
                 return sockit__failmsg(SOCKIT_EPROTO, "http: %s sent over %zu bytes of empty "
                                        "lines before its answer", call->url, max);
-            end = sockit_http_head_end(k->buf + k->off, k->len, &scanned);
-            if (end > 0) break;
-            if (end != SOCKIT_EINCOMPLETE) return (int)end;
-            if (k->len > max)
-                return sockit__failmsg(SOCKIT_EPROTO, "http: the response head from %s is over "
-                                       "%zu bytes (max_header_bytes)", call->url, max);
+            if (k->len) { /* no bytes (the usual case right after sending): nothing to scan */
+                end = sockit_http_head_end(k->buf + k->off, k->len, &scanned);
+                if (end > 0) break;
+                if (end != SOCKIT_EINCOMPLETE) return (int)end;
+                if (k->len > max)
+                    return sockit__failmsg(SOCKIT_EPROTO, "http: the response head from %s is "
+                                           "over %zu bytes (max_header_bytes)", call->url, max);
+            }
             if (scanned > k->len) scanned = 0; /* empty lines were skipped: look again */
             ssize_t r = sockit__hc_fill(call, k, deadline);
             if (r == 0 && !*got_any)

@@ -34,9 +34,12 @@ static int sb_room(sb *b, size_t more)
     return 0;
 }
 
-static void sb_put(sb *b, const char *s, size_t n)
+/* Inline with the room check first: a request head is a dozen short pieces, and the call and
+ * the growth check showed in the client's profile. */
+static inline __attribute__((always_inline)) void sb_put(sb *b, const char *s, size_t n)
 {
-    if (sb_room(b, n) < 0) return;
+    if (b->n + n + 1 > b->c->out_cap && sb_room(b, n) < 0) return;
+    if (b->err) return;
     memcpy(b->c->out + b->n, s, n);
     b->n += n;
 }

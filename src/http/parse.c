@@ -35,10 +35,11 @@ static int proto(const char *what, size_t pos)
 }
 
 /* Every "need more bytes" of the parsers comes here, so sockit_errmsg() never shows an older
- * failure's sentence as this result's. */
-__attribute__((cold, noinline)) static int incomplete(size_t have)
+ * failure's sentence as this result's. Not printf: servers and clients meet this result for
+ * nearly every message that arrives in pieces (the client measured ~800 instructions a call). */
+__attribute__((noinline)) static int incomplete(size_t have)
 {
-    return sockit__failmsg(INCOMPLETE, "http: incomplete message (%zu bytes so far)", have);
+    return sockit__failmsg_num(INCOMPLETE, "http: incomplete message (", have, " bytes so far)");
 }
 
 __attribute__((cold, noinline)) static int null_arg(const char *fn, const char *what)

@@ -87,6 +87,11 @@ int sockit__create_connection_dl(sockit_sock **out, const char *host, const char
 int sockit__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the thread's message to exactly the formatted text and returns code. */
 int sockit__failmsg(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the thread's message to "<head><n><tail>" (n in decimal) and returns code: the same text
+ * as sockit__failmsg(code, "<head>%zu<tail>", n) without printf, for results frequent enough that
+ * formatting would show in a profile (the HTTP parser's "incomplete message"). head and tail are
+ * short literals. */
+int sockit__failmsg_num(int code, const char *head, size_t n, const char *tail);
 /* Context for a failure from a lower layer, in ONE place: a call notes sockit__errmark() at its
  * start; when a step fails, sockit__fail_ctx keeps the message if a layer below set one since the
  * mark (TLS and the resolver say it precisely), and otherwise sets "<context>: <strerror(code)>".

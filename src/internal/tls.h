@@ -29,6 +29,9 @@ void sockit__tls_state_free(struct tls_state *t);
 void sockit__tls_ctx_unref(sockit_tls_ctx *c);
 sockit_tls_ctx *sockit__tls_ctx_ref(sockit_tls_ctx *c);
 SSL_CTX *sockit__tls_ssl_ctx(sockit_tls_ctx *c);
+/* 1 if s is TLS and OpenSSL holds bytes not yet read (decrypted, or a record read from the socket
+ * and not yet processed), so that poll() on the socket would not see them; else 0. */
+int sockit__tls_has_pending(const sockit_sock *s);
 /* The client handshake within a deadline (sockit_tls_connect_ex's body; o may be NULL). */
 int sockit__tls_connect_dl(sockit_sock *s, sockit_tls_ctx *c, const char *host,
                            const sockit_tls_connect_opts *o, int64_t deadline);

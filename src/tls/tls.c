@@ -665,6 +665,12 @@ static SSL *ssl_of(const sockit_sock *s)
 
 int sockit_tls_active(const sockit_sock *s) { return ssl_of(s) != NULL; }
 
+int sockit__tls_has_pending(const sockit_sock *s)
+{
+    SSL *ssl = ssl_of(s);
+    return ssl ? SSL_has_pending(ssl) : 0;
+}
+
 int sockit_tls_pending(const sockit_sock *s)
 {
     SSL *ssl = ssl_of(s);
