@@ -215,8 +215,8 @@ static int add_header(get_opts *o, const char *arg)
     while (*value == ' ' || *value == '\t')
         value++;
     o->headers[o->nheaders++] = (sockit_http_field){name, value};
-    static const char *const framing[] = {"Content-Length", "Transfer-Encoding", "Connection"};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    for (size_t i = 0; i < 2; i++)
         if (strcasecmp(name, framing[i]) == 0)
             return cli_usage_error(CMD, "-H '%s': the %s header is the client's to send", arg,
                                    framing[i]);

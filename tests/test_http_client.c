@@ -349,6 +349,10 @@ static void test_errors(void)
     sockit_http_field te[] = {{"Transfer-Encoding", "chunked"}};
     q.headers = te;
     CHECK_CODE(sockit_http_client_do(c, &q, &r), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "Transfer-Encoding");
+    sockit_http_field cl[] = {{"content-length", "3"}};
+    q.headers = cl;
+    CHECK_CODE(sockit_http_client_do(c, &q, &r), -EINVAL);
     /* Nobody listening. */
     int port = tlsu_free_port();
     char u2[64];
@@ -826,6 +830,27 @@ static void test_pool_limits(void)
     CHECK_OK(sockit_http_client_do(c, &q, &r));
     CHECK_INT(r.reused, ==, 0);
     CHECK_STR(sockit_http_resp_header(&r, "x-req"), "1");
+    sockit_http_client_free(c);
+    /* The caller's Connection: close is sent as given (once) and the connection is not kept,
+     * though this server would keep it; keep-alive (or anything else) is sent too, and pooled. */
+    sockit_http_field close_h[] = {{"Connection", "close"}}, keep_h[] = {{"connection", "keep-alive"}};
+    CHECK_OK(sockit_http_client_new(&c, NULL));
+    t.text[0] = 0;
+    q.headers = close_h;
+    q.nheaders = 1;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_CONTAINS(t.text, "\r\nConnection: close\r\n");
+    CHECK_TRUE(strstr(strstr(t.text, "Connection:") + 1, "Connection:") == NULL);
+    CHECK_OK(get(c, URL("/hello"), &r));
+    CHECK_INT(r.reused, ==, 0);
+    q.headers = keep_h;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.reused, ==, 1);
+    CHECK_CONTAINS(t.text, "\r\nconnection: keep-alive\r\n");
+    CHECK_OK(get(c, URL("/hello"), &r));
+    CHECK_INT(r.reused, ==, 1);
+    q.headers = NULL;
+    q.nheaders = 0;
     sockit_http_client_free(c);
     /* One idle slot: a second origin takes it from the first. */
     char u1[64], u2[64];

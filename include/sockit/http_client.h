@@ -164,10 +164,13 @@ typedef struct sockit_http_client_req {
     const sockit_http_field *headers; /* extra headers, sent as given after the client's own;
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
                                   Authorization, Content-Type replaces the client's (a NULL or
-                                  empty value removes it); Content-Length, Transfer-Encoding and
-                                  Connection are the client's (framing): -EINVAL, as is a
-                                  name that is not a token or a value with a control
-                                  character (CR LF would smuggle a header) */
+                                  empty value removes it); Connection is sent as given
+                                  (then the client sends none of its own), and one that says
+                                  "close" ends the connection with the response (never
+                                  pooled); Content-Length and Transfer-Encoding are the
+                                  client's (framing): -EINVAL, as is a name that is not a
+                                  token or a value with a control character (CR LF would
+                                  smuggle a header) */
     size_t nheaders;
 
     sockit_http_body_kind body_kind;

@@ -163,6 +163,22 @@ class TestRequests(Base):
         self.assertOK(get("-e", "http://from/", "--http1.1", "--url", self.url("/echo?t=ref")))
         self.assertEqual(self.reqs("t=ref")[0].header("Referer"), "http://from/")
 
+    def test_connection_header_as_curl(self):
+        srv = hp.ScriptServer()
+        try:
+            # Connection: close is sent as given, and the next URL gets a new connection.
+            r = get("-H", "Connection: close", srv.url("/echo?t=close"), srv.url("/conn"))
+            self.assertOK(r)
+            self.assertEqual(srv.requests[0].header("Connection"), "close")
+            self.assertTrue(r.stdout.endswith(b"conn 2\n"), r.stdout)
+            self.assertOK(get("-H", "Connection: keep-alive", srv.url("/echo?t=keep")))
+            self.assertEqual(srv.requests[2].header("Connection"), "keep-alive")
+        finally:
+            srv.stop()
+        for name in ("Content-Length", "Transfer-Encoding"):
+            with self.subTest(name=name):
+                self.assertOneLineError(get("-H", name + ": 5", self.url("/")), 1, name)
+
     def test_default_header_removed_with_empty_value(self):
         self.assertOK(get("-H", "User-Agent:", self.url("/echo?t=noua")))
         self.assertIsNone(self.reqs("t=noua")[0].header("User-Agent"))
