@@ -458,7 +458,27 @@ static void test_redirects(void)
     /* All hops over one connection. */
     CHECK_INT(r.reused, ==, 1);
     CHECK_CODE(get(c, URL("/loop"), &r), SOCKIT_EPROTO);
-    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (more than 20");
+    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (limit 20)");
+    /* max_redirects: exactly that many are followed; < 0 none. */
+    for (int lim = -1; lim <= 1; lim++) {
+        TU_CTX("max_redirects %d", lim);
+        sockit_http_client_opts o = {0};
+        o.follow_redirects = 1;
+        o.max_redirects = lim;
+        sockit_http_client *c2 = NULL;
+        CHECK_OK(sockit_http_client_new(&c2, &o));
+        int allowed = lim < 0 ? 0 : lim == 0 ? 20 : lim;
+        char path[32], want[40];
+        snprintf(path, sizeof path, "/redir?n=%d", allowed);
+        CHECK_OK(get(c2, URL(path), &r));
+        CHECK_INT(r.redirects, ==, allowed);
+        snprintf(path, sizeof path, "/redir?n=%d", allowed + 1);
+        CHECK_CODE(get(c2, URL(path), &r), SOCKIT_EPROTO);
+        snprintf(want, sizeof want, "too many redirects (limit %d)", allowed);
+        CHECK_CONTAINS(sockit_errmsg(), want);
+        sockit_http_client_free(c2);
+    }
+    TU_CTX("after max_redirects");
     /* Not followed: the 3xx is the answer. */
     sockit_http_client_req q = {0};
     q.url = URL("/redir?n=1");
@@ -506,7 +526,7 @@ static void test_redirects(void)
     CHECK_OK(sockit_http_client_new(&c, &o));
     CHECK_OK(get(c, URL("/redir?n=2"), &r));
     CHECK_CODE(get(c, URL("/redir?n=3"), &r), SOCKIT_EPROTO);
-    CHECK_CONTAINS(sockit_errmsg(), "more than 2, the limit");
+    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (limit 2)");
     /* Only http and https are followed. */
     CHECK_CODE(get(c, URL("/abs?to=ftp://127.0.0.1/x"), &r), SOCKIT_EBADURL);
     sockit_http_resp_free(&r);

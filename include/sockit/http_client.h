@@ -69,7 +69,9 @@ typedef struct sockit_http_client_opts {
                                 arrive for low_speed_time seconds; 0: off */
     double low_speed_time;   /* seconds; 0 with a limit: 30 */
     int follow_redirects;    /* 1: follow 301/302/303/307/308 (see sockit_http_client_do) */
-    int max_redirects;       /* 0: 20; more than this many is SOCKIT_EPROTO */
+    int max_redirects;       /* followed at most this many: 0: 20; < 0: none (the first
+                                redirect is SOCKIT_EPROTO "too many redirects (limit 0)");
+                                one more than the limit is SOCKIT_EPROTO */
     const char *ca_file;     /* trust these CAs (PEM) instead of the system store */
     const char *ca_path;     /* ... or this hashed directory */
     int insecure;            /* 1: no certificate or host name verification (curl -k) */
@@ -264,7 +266,7 @@ struct sockit_http_resp {
  * only http and https are followed; Authorization (also from user/URL), Cookie and
  * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
  * caller's: the new origin gets its own). More than max_redirects
- * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk. A
+ * (none when it is < 0) is SOCKIT_EPROTO "too many redirects (limit N)". A redirect's body is read and discarded, never sunk. A
  * 3xx without Location (or one of 300, 304, 305) is the final response.
  *
  * Accept-Encoding: with c's accept_encoding (and no Accept-Encoding header of the caller's), a
