@@ -265,9 +265,9 @@ struct sockit_http_resp {
  * but HEAD), 307 and 308 keep the method and body; Location is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
  * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
- * caller's: the new origin gets its own). More than max_redirects
- * (none when it is < 0) is SOCKIT_EPROTO "too many redirects (limit N)". A redirect's body is read and discarded, never sunk. A
- * 3xx without Location (or one of 300, 304, 305) is the final response.
+ * caller's: the new origin gets its own). More than max_redirects (none when it is < 0) is
+ * SOCKIT_EPROTO "too many redirects (limit N)". A redirect's body is read and discarded, never
+ * sunk. A 3xx without Location (or one of 300, 304, 305) is the final response.
  *
  * Accept-Encoding: with c's accept_encoding (and no Accept-Encoding header of the caller's), a
  * body with Content-Encoding gzip, x-gzip or deflate (zlib or raw) is decoded; the sink, progress
