@@ -65,8 +65,9 @@ static const char usage[] =
     "                 server (default: no limit on the whole; 60 s for each wait)\n"
     "  -s             silent: no progress bar (errors are still said)\n"
     "  -v             verbose, on stderr: the connection (address, TLS version), what the\n"
-    "                 server offers, each step's final reply, how each data connection was\n"
-    "                 made (EPSV, PASV or active; TLS session resumed); never a password\n"
+    "                 server offers, every command sent ('> ') and reply line received\n"
+    "                 ('< ') as curl -v shows them, how each data connection was made (EPSV,\n"
+    "                 PASV or active; TLS session resumed); never a password (PASS ****)\n"
     "  -h, --help     show this help\n"
     "\n"
     "A progress bar (bytes, rate, ETA) shows on stderr when it is a terminal, the data goes to\n"
@@ -161,17 +162,21 @@ static void close_session(ftp_cli *c, int polite)
     c->origin[0] = '\0';
 }
 
-/* -v: every line of the last reply, "< " before each; control characters (a server's terminal
- * escapes) shown as '?', as the error messages show them. */
-static void show_reply(ftp_cli *c)
+/* -v: the control connection as curl -v shows it: "> " before each command sent (the library
+ * masks the password: "PASS ****"), "< " before each reply line received; control characters
+ * (a server's terminal escapes) shown as '?', as the error messages show them. A progress bar
+ * being drawn is ended first (the next update draws it anew below). */
+static void on_trace(void *arg, int sent, const char *line, size_t len)
 {
-    const char *t = c->f ? sockit_ftp_reply_text(c->f) : NULL;
-    if (!c->verbose || !t || !*t) return;
-    fputs("< ", stderr);
-    for (; *t; t++) {
-        unsigned char ch = (unsigned char)*t;
-        fputc(ch == '\n' ? ch : ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
-        if (ch == '\n') fputs("< ", stderr);
+    ftp_cli *c = arg;
+    if (c->prog.drawn_len > 0) {
+        fputc('\n', stderr);
+        c->prog.drawn_len = 0;
+    }
+    fputs(sent ? "> " : "< ", stderr);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)line[i];
+        fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, stderr);
     }
     fputc('\n', stderr);
 }
@@ -210,7 +215,6 @@ static void show_session(ftp_cli *c)
     const char *tls = s ? sockit_tls_version(s) : NULL;
     fprintf(stderr, "* connected to %s%s%s, logged in\n", text, tls ? ", " : " (plain FTP)",
             tls ? tls : "");
-    show_reply(c);
     int feat = sockit_ftp_features(c->f);
     fprintf(stderr, "* server offers:%s%s%s%s%s%s\n", feat & SOCKIT_FTP_FEAT_MLSD ? " MLSD" : "",
             feat & SOCKIT_FTP_FEAT_EPSV ? " EPSV" : "", feat & SOCKIT_FTP_FEAT_REST ? " REST" : "",
@@ -241,7 +245,7 @@ static int use_session(ftp_cli *c, const char *url, size_t origin_len)
     sockit_ftp_opts o = {.timeout = left, .deadline = left > 0 ? sockit_deadline_after(left) : 0,
                          .tls = c->tls ? SOCKIT_FTP_TLS_EXPLICIT : 0,
                          .tls_ctx = c->ctx, .active = c->active, .progress = on_progress,
-                         .progress_arg = c};
+                         .progress_arg = c, .trace = c->verbose ? on_trace : NULL, .trace_arg = c};
     char shown[PATH_CAP + 64];
     if (c->verbose) fprintf(stderr, "* opening %s\n", masked(url, shown, sizeof shown));
     cli_errmsg_mark();
@@ -277,7 +281,6 @@ static int op_fail(ftp_cli *c, int rc, const char *what)
     int status = c->timed_out || (rc == -ETIMEDOUT && time_left(c) < 0) ? timed_out(c)
                                                                           : cli_fail(rc, what);
     c->timed_out = 0;
-    show_reply(c);
     close_session(c, 0);
     return status;
 }
@@ -404,7 +407,6 @@ static int do_ls(ftp_cli *c, const char *path)
     }
     if (rc < 0) return op_fail(c, rc, "ls");
     show_data(c);
-    show_reply(c);
     return CLI_OK;
 }
 
@@ -535,7 +537,6 @@ static int do_get(ftp_cli *c, const char *path, const char *local)
     int err = sink_close(&k, rc == 0);
     if (rc < 0 || err) return get_fail(c, rc, &k, offset, got);
     show_data(c);
-    show_reply(c);
     return CLI_OK;
 }
 
@@ -588,7 +589,6 @@ static int put_stream(ftp_cli *c, const char *path, int fd, const char *name)
     }
     if (rc < 0) return op_fail(c, rc, "put");
     show_data(c);
-    show_reply(c);
     return CLI_OK;
 }
 
@@ -618,7 +618,6 @@ static int put_file(ftp_cli *c, const char *path)
     else if (c->prog.drawn_len > 0) fputc('\n', stderr); /* the error goes on a line of its own */
     if (rc < 0) return op_fail(c, rc, "put");
     show_data(c);
-    show_reply(c);
     return check_upload(c, path, (uint64_t)st.st_size);
 }
 
@@ -667,7 +666,6 @@ static int do_simple(ftp_cli *c, const char *path)
     cli_errmsg_mark();
     int rc = strcmp(c->sub, "rm") == 0 ? sockit_ftp_dele(c->f, path) : sockit_ftp_mkd(c->f, path);
     if (rc < 0) return op_fail(c, rc, c->sub);
-    show_reply(c);
     return CLI_OK;
 }
 

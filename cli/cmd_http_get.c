@@ -43,6 +43,8 @@ static const char usage[] =
     "  -O, --remote-name        write the body to a file named like the URL's last path part\n"
     "  -L, --location           follow redirects (at most 20; credentials are dropped when the\n"
     "                           scheme, host or port changes)\n"
+    "      --max-redirs N       with -L, follow at most N redirects (0: none; -1, curl's\n"
+    "                           unlimited, is 1000 here); one more is exit 3\n"
     "  -I, --head               send HEAD; print the status line and headers\n"
     "  -i, --include            print the response headers before the body\n"
     "  -X, --request METHOD     the request method\n"
@@ -95,6 +97,7 @@ typedef struct get_opts {
     double max_time, connect_timeout, speed_time;
     long speed_limit;
     long retry;
+    int max_redirects; /* the client's max_redirects: 0 its default (20), < 0 none */
     sockit_http_field *headers;
     size_t nheaders;
     char *data; /* the request body from -d/--data-*, or NULL */
@@ -222,8 +225,8 @@ static int add_header(get_opts *o, const char *arg)
     if (!empty && !*value)
         value = NULL; /* removes the client's header of that name */
     o->headers[o->nheaders++] = (sockit_http_field){name, value};
-    static const char *const framing[] = {"Content-Length", "Transfer-Encoding", "Connection"};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    for (size_t i = 0; i < 2; i++)
         if (strcasecmp(name, framing[i]) == 0)
             return cli_usage_error(CMD, "-H '%s': the %s header is the client's to send", arg,
                                    framing[i]);
@@ -267,6 +270,16 @@ static int has_scheme(const char *arg)
 {
     size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
     return n > 0 && strchr("0123456789+-.", arg[0]) == NULL && strncmp(arg + n, "://", 3) == 0;
+}
+
+/* --max-redirs N: N >= 0 exactly (0 none), -1 (curl's "unlimited") 1000, a finite bound. */
+static int parse_max_redirs(get_opts *o, const char *text)
+{
+    long v = 1000;
+    if (strcmp(text, "-1") != 0 && parse_count("--max-redirs", text, &v))
+        return CLI_USAGE;
+    o->max_redirects = v == 0 ? -1 : (int)v;
+    return 0;
 }
 
 /* A URL without "scheme://" is http, as curl takes "example.org/x". */
@@ -352,11 +365,12 @@ static int parse_args(get_opts *o, int argc, char **argv)
 {
     enum {
         OPT_DATA_BINARY = 256, OPT_DATA_RAW, OPT_CACERT, OPT_CONNECT_TIMEOUT, OPT_COMPRESSED,
-        OPT_RETRY, OPT_NOPROXY, OPT_URL, OPT_HTTP11
+        OPT_RETRY, OPT_NOPROXY, OPT_URL, OPT_HTTP11, OPT_MAX_REDIRS
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"remote-name", no_argument, NULL, 'O'},
         {"location", no_argument, NULL, 'L'}, {"head", no_argument, NULL, 'I'},
+        {"max-redirs", required_argument, NULL, OPT_MAX_REDIRS},
         {"include", no_argument, NULL, 'i'}, {"request", required_argument, NULL, 'X'},
         {"header", required_argument, NULL, 'H'}, {"data", required_argument, NULL, 'd'},
         {"data-binary", required_argument, NULL, OPT_DATA_BINARY},
@@ -386,6 +400,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
         case 'o': rc = add_output(o, optarg); break;
         case 'O': rc = add_output(o, NULL); break;
         case 'L': o->follow = 1; break;
+        case OPT_MAX_REDIRS: rc = parse_max_redirs(o, optarg); break;
         case 'I': o->head = 1; break;
         case 'i': o->include = 1; break;
         case 'X':
@@ -828,6 +843,7 @@ static int new_client(const get_opts *o, sockit_http_client **c)
         .low_speed_limit = (uint64_t)o->speed_limit,
         .low_speed_time = o->speed_limit ? o->speed_time : 0,
         .follow_redirects = o->follow,
+        .max_redirects = o->max_redirects,
         .ca_file = o->cacert,
         .insecure = o->insecure,
         .proxy_from_env = 1,

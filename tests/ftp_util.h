@@ -131,6 +131,19 @@ static inline int ftpu_make_file(const char *path, uint64_t seed, size_t n)
     return tlsu_stream_file(path, seed, n);
 }
 
+/* In a test case: declares and starts server s (flags as ftpu_start, certificates from the
+ * tlsu_certs C), or SKIPs the case without pyftpdlib; a failed start fails it. */
+#define FTPU_NEED_SERVER(s, flags, C)                                                            \
+    ftpu_server s;                                                                               \
+    if (!ftpu_available()) {                                                                     \
+        TU_SKIP("pyftpdlib is not installed (apt-get install python3-pyftpdlib python3-openssl)"); \
+        return;                                                                                  \
+    }                                                                                            \
+    if (ftpu_start(&s, flags, (C).srv, (C).srv_key) < 0) {                                       \
+        CHECK_TRUE(0);                                                                           \
+        return;                                                                                  \
+    }
+
 /* Connects and logs in to 127.0.0.1:port (user NULL: anonymous). NULL on failure (printed). */
 static inline sockit_ftp *ftpu_login(const char *port, const char *user, const char *pass,
                                      const sockit_ftp_opts *o)

@@ -14,16 +14,7 @@
 
 static tlsu_certs C;
 
-#define NEED_SERVER(s, flags)                                                                    \
-    ftpu_server s;                                                                               \
-    if (!ftpu_available()) {                                                                     \
-        TU_SKIP("pyftpdlib is not installed (apt-get install python3-pyftpdlib python3-openssl)"); \
-        return;                                                                                  \
-    }                                                                                            \
-    if (ftpu_start(&s, flags, C.srv, C.srv_key) < 0) {                                           \
-        CHECK_TRUE(0);                                                                           \
-        return;                                                                                  \
-    }
+#define NEED_SERVER(s, flags) FTPU_NEED_SERVER(s, flags, C)
 
 static void path_in(char *out, size_t cap, const char *dir, const char *name)
 {

@@ -349,6 +349,10 @@ static void test_errors(void)
     sockit_http_field te[] = {{"Transfer-Encoding", "chunked"}};
     q.headers = te;
     CHECK_CODE(sockit_http_client_do(c, &q, &r), -EINVAL);
+    CHECK_CONTAINS(sockit_errmsg(), "Transfer-Encoding");
+    sockit_http_field cl[] = {{"content-length", "3"}};
+    q.headers = cl;
+    CHECK_CODE(sockit_http_client_do(c, &q, &r), -EINVAL);
     /* Nobody listening. */
     int port = tlsu_free_port();
     char u2[64];
@@ -454,7 +458,27 @@ static void test_redirects(void)
     /* All hops over one connection. */
     CHECK_INT(r.reused, ==, 1);
     CHECK_CODE(get(c, URL("/loop"), &r), SOCKIT_EPROTO);
-    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (more than 20");
+    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (limit 20)");
+    /* max_redirects: exactly that many are followed; < 0 none. */
+    for (int lim = -1; lim <= 1; lim++) {
+        TU_CTX("max_redirects %d", lim);
+        sockit_http_client_opts o = {0};
+        o.follow_redirects = 1;
+        o.max_redirects = lim;
+        sockit_http_client *c2 = NULL;
+        CHECK_OK(sockit_http_client_new(&c2, &o));
+        int allowed = lim < 0 ? 0 : lim == 0 ? 20 : lim;
+        char path[32], want[40];
+        snprintf(path, sizeof path, "/redir?n=%d", allowed);
+        CHECK_OK(get(c2, URL(path), &r));
+        CHECK_INT(r.redirects, ==, allowed);
+        snprintf(path, sizeof path, "/redir?n=%d", allowed + 1);
+        CHECK_CODE(get(c2, URL(path), &r), SOCKIT_EPROTO);
+        snprintf(want, sizeof want, "too many redirects (limit %d)", allowed);
+        CHECK_CONTAINS(sockit_errmsg(), want);
+        sockit_http_client_free(c2);
+    }
+    TU_CTX("after max_redirects");
     /* Not followed: the 3xx is the answer. */
     sockit_http_client_req q = {0};
     q.url = URL("/redir?n=1");
@@ -502,7 +526,7 @@ static void test_redirects(void)
     CHECK_OK(sockit_http_client_new(&c, &o));
     CHECK_OK(get(c, URL("/redir?n=2"), &r));
     CHECK_CODE(get(c, URL("/redir?n=3"), &r), SOCKIT_EPROTO);
-    CHECK_CONTAINS(sockit_errmsg(), "more than 2, the limit");
+    CHECK_CONTAINS(sockit_errmsg(), "too many redirects (limit 2)");
     /* Only http and https are followed. */
     CHECK_CODE(get(c, URL("/abs?to=ftp://127.0.0.1/x"), &r), SOCKIT_EBADURL);
     sockit_http_resp_free(&r);
@@ -826,6 +850,27 @@ static void test_pool_limits(void)
     CHECK_OK(sockit_http_client_do(c, &q, &r));
     CHECK_INT(r.reused, ==, 0);
     CHECK_STR(sockit_http_resp_header(&r, "x-req"), "1");
+    sockit_http_client_free(c);
+    /* The caller's Connection: close is sent as given (once) and the connection is not kept,
+     * though this server would keep it; keep-alive (or anything else) is sent too, and pooled. */
+    sockit_http_field close_h[] = {{"Connection", "close"}}, keep_h[] = {{"connection", "keep-alive"}};
+    CHECK_OK(sockit_http_client_new(&c, NULL));
+    t.text[0] = 0;
+    q.headers = close_h;
+    q.nheaders = 1;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_CONTAINS(t.text, "\r\nConnection: close\r\n");
+    CHECK_TRUE(strstr(strstr(t.text, "Connection:") + 1, "Connection:") == NULL);
+    CHECK_OK(get(c, URL("/hello"), &r));
+    CHECK_INT(r.reused, ==, 0);
+    q.headers = keep_h;
+    CHECK_OK(sockit_http_client_do(c, &q, &r));
+    CHECK_INT(r.reused, ==, 1);
+    CHECK_CONTAINS(t.text, "\r\nconnection: keep-alive\r\n");
+    CHECK_OK(get(c, URL("/hello"), &r));
+    CHECK_INT(r.reused, ==, 1);
+    q.headers = NULL;
+    q.nheaders = 0;
     sockit_http_client_free(c);
     /* One idle slot: a second origin takes it from the first. */
     char u1[64], u2[64];

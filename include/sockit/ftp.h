@@ -66,6 +66,14 @@ enum sockit_ftp_tls_mode {
  * the start, then once per buffer moved (so the last call has the final count). */
 typedef int (*sockit_ftp_progress_fn)(void *arg, uint64_t done, int64_t total);
 
+/* The control connection as it goes (curl -v): called with sent 1 for every command line sent
+ * (before it is sent; a PASS command is given as "PASS ****", never the password), and sent 0
+ * for every line of every reply received (each line of a multi-line reply on its own) — plain,
+ * or TLS-protected after AUTH TLS or with implicit TLS alike. line is len bytes without its CR LF
+ * (not NUL-terminated), valid only during the call. Called on the session's thread, from within
+ * the call that talks; it must not call back into the session. */
+typedef void (*sockit_ftp_trace_fn)(void *arg, int sent, const char *line, size_t len);
+
 typedef struct sockit_ftp_opts {
     double timeout;            /* seconds, see "Timeouts" above; 0: 60; < 0: none */
     int tls;                   /* enum sockit_ftp_tls_mode */
@@ -90,6 +98,8 @@ typedef struct sockit_ftp_opts {
                                   sendfile(2) (no copy through user space); 0: pread + send
                                   through the transfer buffer, which measured faster end to end
                                   against vsftpd and pyftpdlib on loopback (bench/RESULTS.md) */
+    sockit_ftp_trace_fn trace; /* NULL: none; see sockit_ftp_trace_fn */
+    void *trace_arg;
 } sockit_ftp_opts;
 
 /* ---- sessions ------------------------------------------------------------------------------ */

@@ -69,7 +69,9 @@ typedef struct sockit_http_client_opts {
                                 arrive for low_speed_time seconds; 0: off */
     double low_speed_time;   /* seconds; 0 with a limit: 30 */
     int follow_redirects;    /* 1: follow 301/302/303/307/308 (see sockit_http_client_do) */
-    int max_redirects;       /* 0: 20; more than this many is SOCKIT_EPROTO */
+    int max_redirects;       /* followed at most this many: 0: 20; < 0: none (the first
+                                redirect is SOCKIT_EPROTO "too many redirects (limit 0)");
+                                one more than the limit is SOCKIT_EPROTO */
     const char *ca_file;     /* trust these CAs (PEM) instead of the system store */
     const char *ca_path;     /* ... or this hashed directory */
     int insecure;            /* 1: no certificate or host name verification (curl -k) */
@@ -169,9 +171,12 @@ typedef struct sockit_http_client_req {
                                   one named like Host, User-Agent, Accept, Accept-Encoding,
                                   Authorization, Content-Type replaces the client's (a NULL
                                   value removes it, as curl's -H 'Name:' does; an empty
-                                  value "" is sent as "Name:", as curl's -H 'Name;'); Content-Length, Transfer-Encoding and
-                                  Connection are the client's (framing): -EINVAL, as is a
-                                  name that is not a token or a value with a control
+                                  value "" is sent as "Name:", as curl's -H 'Name;');
+                                  Connection is sent as given (then the client sends none of
+                                  its own), and one that says "close" ends the connection
+                                  with the response (never pooled); Content-Length and
+                                  Transfer-Encoding are the client's (framing): -EINVAL, as
+                                  is a name that is not a token or a value with a control
                                   character (CR LF would smuggle a header) */
     size_t nheaders;
 
@@ -269,9 +274,9 @@ struct sockit_http_resp {
  * percent-encoded first, as browsers do) is resolved against the current URL;
  * only http and https are followed; Authorization (also from user/URL), Cookie and
  * Proxy-Authorization go no further once scheme, host or port change (nor a Host header of the
- * caller's: the new origin gets its own). More than max_redirects
- * is SOCKIT_EPROTO naming the limit. A redirect's body is read and discarded, never sunk. A
- * 3xx without Location (or one of 300, 304, 305) is the final response.
+ * caller's: the new origin gets its own). More than max_redirects (none when it is < 0) is
+ * SOCKIT_EPROTO "too many redirects (limit N)". A redirect's body is read and discarded, never
+ * sunk. A 3xx without Location (or one of 300, 304, 305) is the final response.
  *
  * Accept-Encoding: with c's accept_encoding (and no Accept-Encoding header of the caller's), a
  * body with Content-Encoding gzip, x-gzip or deflate (zlib or raw) is decoded; the sink, progress

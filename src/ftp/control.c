@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 int64_t sockit__ftp_deadline(const sockit_ftp *f)
 {
@@ -106,6 +107,27 @@ static int broken(sockit_ftp *f, int rc)
     return rc;
 }
 
+/* Gives each line of a reply (n bytes, line ends included) to the trace hook. */
+static void trace_reply(const sockit_ftp *f, const char *p, size_t n)
+{
+    while (n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t len = nl ? (size_t)(nl - p) + 1 : n, text = len;
+        if (text && p[text - 1] == '\n') text--;
+        if (text && p[text - 1] == '\r') text--;
+        f->o.trace(f->o.trace_arg, 0, p, text);
+        p += len, n -= len;
+    }
+}
+
+void sockit__ftp_trace_sent(const sockit_ftp *f, const char *line, size_t n)
+{
+    if (!f->o.trace) return;
+    if (n >= 4 && !strncasecmp(line, "PASS", 4) && (n == 4 || line[4] == ' '))
+        line = "PASS ****", n = 9; /* the password is never shown */
+    f->o.trace(f->o.trace_arg, 1, line, n);
+}
+
 int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
 {
     if (f->broken || !f->rd)
@@ -117,6 +139,7 @@ int sockit__ftp_reply(sockit_ftp *f, int64_t deadline)
         int code = 0;
         ssize_t r = sockit__ftp_parse_reply(data, n, &code);
         if (r > 0) {
+            if (f->o.trace) trace_reply(f, data, (size_t)r);
             keep_text(f, data, (size_t)r);
             f->code = code;
             sockit_reader_consume(f->rd, (size_t)r);
@@ -164,6 +187,7 @@ int sockit__ftp_send(sockit_ftp *f, const char *verb, const char *arg, int64_t d
     if (n < 0 || (size_t)n >= sizeof line)
         return sockit__failmsg(-ENAMETOOLONG, "%s: command over %d bytes", verb,
                                SOCKIT__FTP_LINE_MAX);
+    sockit__ftp_trace_sent(f, line, (size_t)n - 2);
     unsigned mark = sockit__errmark();
     rc = sockit__sendall_dl(f->ctl, line, (size_t)n, 0, NULL, deadline);
     if (rc < 0) {

@@ -224,8 +224,10 @@ int sockit_ftp_quit(sockit_ftp *f)
 void sockit_ftp_close(sockit_ftp *f)
 {
     if (!f) return;
-    if (!f->broken && f->ctl) /* a courtesy: no waiting for its reply */
+    if (!f->broken && f->ctl) { /* a courtesy: no waiting for its reply */
+        sockit__ftp_trace_sent(f, "QUIT", 4);
         sockit__sendall_dl(f->ctl, "QUIT\r\n", 6, 0, NULL, sockit_deadline_after(1));
+    }
     sockit_reader_free(f->rd);
     sockit_close(f->ctl);
     sockit__tls_session_free(f->data_sess);

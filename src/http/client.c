@@ -76,7 +76,8 @@ int sockit_http_client_new(sockit_http_client **out, const sockit_http_client_op
     int err = 0, r;
     if (o->timeout == 0) o->timeout = 300;
     if (o->low_speed_limit && o->low_speed_time <= 0) o->low_speed_time = 30;
-    if (o->max_redirects <= 0) o->max_redirects = 20;
+    if (o->max_redirects == 0) o->max_redirects = 20;
+    else if (o->max_redirects < 0) o->max_redirects = 0; /* none: the first redirect is too many */
     if (!o->max_decoded) o->max_decoded = (uint64_t)1 << 30;
     if (!o->max_header_bytes) o->max_header_bytes = 64 * 1024;
     if (o->max_header_bytes > HC_BUFSIZE / 2) o->max_header_bytes = HC_BUFSIZE / 2;
@@ -722,8 +723,8 @@ static int run(hc_call *call)
             return final_body(call, k);
         if (call->resp->redirects >= call->c->o.max_redirects) {
             pool_give(call->c, k, 0);
-            return sockit__failmsg(SOCKIT_EPROTO, "http: too many redirects (more than %d, the "
-                                   "limit) at %s", call->c->o.max_redirects, call->url);
+            return sockit__failmsg(SOCKIT_EPROTO, "http: too many redirects (limit %d) at %s",
+                                   call->c->o.max_redirects, call->url);
         }
         if ((r = skip_body(call, k)) < 0) return r;
         int redirects = call->resp->redirects;

@@ -159,6 +159,18 @@ static int parse_head(hc_call *call, const char *base, size_t n, sockit_http_res
     }
 }
 
+/* 1 if the caller's Connection header says close (the connection then ends with the response). */
+static int caller_closes(const sockit_http_client_req *q)
+{
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const char *v = q->headers[i].value;
+        if (v && !strcasecmp(q->headers[i].name, "connection") &&
+            sockit_http_value_has((sockit_str){v, strlen(v)}, "close"))
+            return 1;
+    }
+    return 0;
+}
+
 /* Framing, keep-alive and codings of the head just parsed (while pr still points into k). */
 static int head_facts(hc_call *call, const sockit_http_response *pr)
 {
@@ -179,6 +191,7 @@ static int head_facts(hc_call *call, const sockit_http_response *pr)
     call->conn_close = pr->version < 11;
     if (conn && sockit_http_value_has(conn->value, "close")) call->conn_close = 1;
     if (conn && pr->version < 11 && sockit_http_value_has(conn->value, "keep-alive")) call->conn_close = 0;
+    if (caller_closes(call->req)) call->conn_close = 1; /* the server may keep it open all the same */
     return 0;
 }
 

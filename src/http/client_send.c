@@ -69,7 +69,8 @@ static int tchar(unsigned char ch)
 }
 
 /* Validates the caller's header i: -EINVAL with a message for a name that is not a token, a value
- * with a control character (a line break would smuggle a header), or a framing header. */
+ * with a control character (a line break would smuggle a header), or a framing header (Connection
+ * is the caller's to give: "close" is sent as given and the connection is not pooled). */
 static int check_header(const sockit_http_field *f, size_t i)
 {
     if (!f->name || !*f->name)
@@ -82,8 +83,7 @@ static int check_header(const sockit_http_field *f, size_t i)
         if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
             return sockit__failmsg(-EINVAL, "http: request header %zu (%.40s): a control "
                                    "character in its value", i + 1, f->name);
-    if (!strcasecmp(f->name, "content-length") || !strcasecmp(f->name, "transfer-encoding") ||
-        !strcasecmp(f->name, "connection"))
+    if (!strcasecmp(f->name, "content-length") || !strcasecmp(f->name, "transfer-encoding"))
         return sockit__failmsg(-EINVAL, "http: request header %s is the client's to send "
                                "(framing)", f->name);
     return 0;
@@ -273,7 +273,7 @@ ssize_t sockit__hc_build_head(hc_call *call, const sockit_url *u, int absolute_f
     } else if (!strcmp(call->method, "POST") || !strcmp(call->method, "PUT") ||
                !strcmp(call->method, "PATCH"))
         sb_put(&b, "Content-Length: 0\r\n", 19);
-    if (c->o.max_idle < 0) sb_put(&b, "Connection: close\r\n", 19);
+    if (c->o.max_idle < 0 && !caller_has(q, "connection")) sb_put(&b, "Connection: close\r\n", 19);
     for (size_t i = 0; i < q->nheaders; i++) {
         const sockit_http_field *f = &q->headers[i];
         if (!f->value || (!auth && (credential(f->name) || !strcasecmp(f->name, "host"))))

@@ -56,6 +56,9 @@ int64_t sockit__ftp_deadline(const sockit_ftp *f);
 /* Sends "verb[ arg]\r\n" within deadline. arg with CR, LF or NUL: -EINVAL (nothing sent). */
 int sockit__ftp_send(sockit_ftp *f, const char *verb, const char *arg, int64_t deadline);
 
+/* Gives a command line (n bytes, no CR LF) to the trace hook, if any, a password masked. */
+void sockit__ftp_trace_sent(const sockit_ftp *f, const char *line, size_t n);
+
 /* Reads one reply into f->code / f->text within deadline. Returns its code, or a negative code
  * (with the message; the session is then marked broken). */
 int sockit__ftp_reply(sockit_ftp *f, int64_t deadline);

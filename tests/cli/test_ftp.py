@@ -566,6 +566,14 @@ class TestPyftpd(PyftpdBase):
         self.assertIn("127.0.0.1:%d" % s.port, err)
         self.assertNotIn(PASSWORD, err)
         self.assertIn("****", err)
+        # Every command and reply line as curl -v shows them, each reply once.
+        lines = err.splitlines()
+        for want in ("> USER alice", "> PASS ****", "> TYPE I", "> FEAT", "> RETR f"):
+            self.assertIn(want, lines)
+        for code in ("220", "331", "230", "226"):
+            self.assertEqual(len([l for l in lines if l.startswith("< " + code + " ")]), 1, err)
+        self.assertLess(lines.index("> PASS ****"), [l[:5] for l in lines].index("< 230"))
+        self.assertTrue([l for l in lines if l.startswith("< 211-")], err)  # FEAT, line by line
         # A failure says it on one line first, the replies follow.
         r = self.sockit("get", "-v", "-o", "-", s.url("/nope"))
         self.assertEqual(r.returncode, 3)

@@ -172,6 +172,9 @@ class TestVsftpdExplicitTLS(VsftpdBase):
                 r = self.ok(self.sockit("ls", "-v", *ca, *mode, self.url("/pub/")))
                 self.assertEqual(r.stdout, b"s.bin\n")
                 self.assertIn("TLS session resumed", r.stderr.decode())
+                lines = r.stderr.decode().splitlines()  # the trace goes on after AUTH TLS
+                for want in ("> AUTH TLS", "> USER anonymous", "> PBSZ 0", "> PROT P", "> NLST pub/"):
+                    self.assertIn(want, lines)
         self.ok(self.sockit("mkdir", *ca, self.url("/pub/d")))
         self.ok(self.sockit("rm", *ca, self.url("/pub/s.bin")))
         self.assertEqual(os.listdir(self.pub()), ["d"])

@@ -163,6 +163,22 @@ class TestRequests(Base):
         self.assertOK(get("-e", "http://from/", "--http1.1", "--url", self.url("/echo?t=ref")))
         self.assertEqual(self.reqs("t=ref")[0].header("Referer"), "http://from/")
 
+    def test_connection_header_as_curl(self):
+        srv = hp.ScriptServer()
+        try:
+            # Connection: close is sent as given, and the next URL gets a new connection.
+            r = get("-H", "Connection: close", srv.url("/echo?t=close"), srv.url("/conn"))
+            self.assertOK(r)
+            self.assertEqual(srv.requests[0].header("Connection"), "close")
+            self.assertTrue(r.stdout.endswith(b"conn 2\n"), r.stdout)
+            self.assertOK(get("-H", "Connection: keep-alive", srv.url("/echo?t=keep")))
+            self.assertEqual(srv.requests[2].header("Connection"), "keep-alive")
+        finally:
+            srv.stop()
+        for name in ("Content-Length", "Transfer-Encoding"):
+            with self.subTest(name=name):
+                self.assertOneLineError(get("-H", name + ": 5", self.url("/")), 1, name)
+
     def test_default_header_removed_with_empty_value(self):
         self.assertOK(get("-H", "User-Agent:", self.url("/echo?t=noua")))
         self.assertIsNone(self.reqs("t=noua")[0].header("User-Agent"))
@@ -306,6 +322,22 @@ class TestRedirects(Base):
         r = get("-L", self.url("/redirect/21?t=over"))
         self.assertOneLineError(r, 3, "20")
         self.assertEqual(len(self.reqs("t=over")), 21)
+
+    def test_max_redirs_as_curl(self):
+        self.assertOK(get("-L", "--max-redirs", "2", self.url("/redirect/2?t=mr2")), b"done\n")
+        r = get("-L", "--max-redirs", "2", self.url("/redirect/3?t=mr3"))
+        self.assertOneLineError(r, 3, "limit 2")
+        self.assertEqual(len(self.reqs("t=mr3")), 3)
+        r = get("-L", "--max-redirs", "0", self.url("/redirect/1?t=mr0"))
+        self.assertOneLineError(r, 3, "limit 0")
+        self.assertEqual(len(self.reqs("t=mr0")), 1)
+        self.assertOK(get("-L", "--max-redirs", "0", self.url("/redirect/0")), b"done\n")
+        # -1 is curl's unlimited: past the default 20 here.
+        self.assertOK(get("-L", "--max-redirs", "-1", self.url("/redirect/25?t=mrall")), b"done\n")
+        for bad in ("x", "-2", ""):
+            with self.subTest(bad=bad):
+                self.assertOneLineError(get("-L", "--max-redirs", bad, self.url("/")), 1,
+                                        "--max-redirs")
 
     def test_loop_ends(self):
         r = get("-L", self.url("/loop"))
@@ -537,7 +569,7 @@ class TestUsage(Base):
         for flag in ("-o", "-O", "-L", "-I", "-i", "-X", "-H", "-d", "--data-binary", "-u", "-A",
                      "--compressed", "-C", "--cacert", "-k", "-m", "--connect-timeout", "--retry",
                      "--fail", "-w", "-s", "-S", "-v", "-x", "--noproxy", "-Y", "-y", "-e",
-                     "--url", "--data-raw", "-4", "-6"):
+                     "--url", "--data-raw", "-4", "-6", "--max-redirs"):
             self.assertRegex(out, r"(?m)^\s+(-\w, )?%s\b" % flag.replace("-", r"\-"), flag)
 
 
