@@ -10,7 +10,8 @@
  *
  * Exit status (spec/cli.md): 0; 1 usage; 2 network or timeout; 3 protocol or TLS; 4 --fail and a
  * status >= 400; 5 a local file. A transfer that breaks keeps what it received on disk (as curl
- * does) and never exits 0.
+ * does) and never exits 0. With several URLs the last transfer's result is the exit status (as
+ * curl's); every failure before it still prints its one-line error.
  */
 #include "cli.h"
 
@@ -85,7 +86,8 @@ static const char usage[] =
     "  -h, --help               show this help\n"
     "\n"
     "Exit status: 0 success, 1 usage error, 2 network error or timeout, 3 protocol or TLS error\n"
-    "(also a body cut short), 4 --fail and a status >= 400, 5 local file error.\n";
+    "(also a body cut short), 4 --fail and a status >= 400, 5 local file error. With several\n"
+    "URLs, the last transfer's (as curl).\n";
 
 /* The command line. */
 typedef struct get_opts {
@@ -880,8 +882,9 @@ int cli_http_get_main(int argc, char **argv)
             if (s == 0)
                 s = run_one(c, &o, o.urls[i], path);
             free(path);
-            if (s && !status)
-                status = s; /* the first failure decides; the other URLs are still fetched */
+            /* Every URL is fetched; the last one's result is the exit status, as curl's is
+             * (each failure has said why on its own line). */
+            status = s;
         }
     }
     sockit_http_client_free(c);
