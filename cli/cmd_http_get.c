@@ -66,9 +66,10 @@ static const char usage[] =
     "  -Y, --speed-limit BYTES  abort when fewer than BYTES per second arrive for the\n"
     "                           speed time\n"
     "  -y, --speed-time SECS    the speed time (default 30 s; only with -Y)\n"
-    "      --retry N            retry transient failures N times (timeouts, connection\n"
-    "                           failures, 408, 429, 5xx): waits Retry-After (at most 60 s),\n"
-    "                           else 1 s doubling\n"
+    "      --retry N            retry transient failures N times, as curl: timeouts, a host\n"
+    "                           not resolved, 408, 429, 500, 502, 503, 504; waits Retry-After\n"
+    "                           (at most 60 s), else 1 s doubling\n"
+    "      --retry-connrefused  with --retry, also retry a refused connection\n"
     "  -f, --fail               exit 4, writing no body, when the status is 400 or more\n"
     "  -w, --write-out FORMAT   print FORMAT after each transfer: %{http_code},\n"
     "                           %{size_download}, %{time_total}, %{url_effective},\n"
@@ -97,6 +98,7 @@ typedef struct get_opts {
     double max_time, connect_timeout, speed_time;
     long speed_limit;
     long retry;
+    int retry_connrefused; /* --retry also retries -ECONNREFUSED */
     sockit_http_field *headers;
     size_t nheaders;
     char *data; /* the request body from -d/--data-*, or NULL */
@@ -354,7 +356,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
 {
     enum {
         OPT_DATA_BINARY = 256, OPT_DATA_RAW, OPT_CACERT, OPT_CONNECT_TIMEOUT, OPT_COMPRESSED,
-        OPT_RETRY, OPT_NOPROXY, OPT_URL, OPT_HTTP11
+        OPT_RETRY, OPT_RETRY_CONNREFUSED, OPT_NOPROXY, OPT_URL, OPT_HTTP11
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"remote-name", no_argument, NULL, 'O'},
@@ -370,6 +372,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
         {"max-time", required_argument, NULL, 'm'},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
         {"retry", required_argument, NULL, OPT_RETRY}, {"fail", no_argument, NULL, 'f'},
+        {"retry-connrefused", no_argument, NULL, OPT_RETRY_CONNREFUSED},
         {"write-out", required_argument, NULL, 'w'}, {"proxy", required_argument, NULL, 'x'},
         {"noproxy", required_argument, NULL, OPT_NOPROXY}, {"ipv4", no_argument, NULL, '4'},
         {"ipv6", no_argument, NULL, '6'}, {"silent", no_argument, NULL, 's'},
@@ -410,6 +413,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
             rc = seconds_or_zero(CMD, "--connect-timeout", optarg, &o->connect_timeout);
             break;
         case OPT_RETRY: rc = parse_count("--retry", optarg, &o->retry); break;
+        case OPT_RETRY_CONNREFUSED: o->retry_connrefused = 1; break;
         case 'f': o->fail = 1; break;
         case 'w': o->write_out = optarg; break;
         case 'x': o->proxy = optarg; break;
@@ -504,9 +508,11 @@ static int progress(void *arg, uint64_t now, int64_t total)
     return 0;
 }
 
+/* The statuses curl's --retry retries (not 501, 505 ...: those will not change). */
 static int retryable_status(int status)
 {
-    return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+           status == 504;
 }
 
 static int head_status(const char *head, size_t len)
@@ -648,13 +654,15 @@ static int report(const get_opts *o, transfer *t, int rc, const char *url,
     return status;
 }
 
-static int transient(int rc, int status)
+/* What --retry retries, as curl 7.88 does: a timeout, a host not resolved, a status above, and a
+ * refused connection only with --retry-connrefused. A reset or a closed connection is not
+ * retried (curl retries those only with --retry-all-errors). */
+static int transient(const get_opts *o, int rc, int status)
 {
     if (rc == 0)
         return retryable_status(status);
-    return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
-           rc == -ENETUNREACH || rc == -EHOSTUNREACH || rc == SOCKIT_ECLOSED ||
-           rc == SOCKIT_ENOHOST;
+    return rc == -ETIMEDOUT || rc == SOCKIT_ENOHOST ||
+           (rc == -ECONNREFUSED && o->retry_connrefused);
 }
 
 /* Seconds before attempt number `attempt` (1 = the first retry): Retry-After in seconds when
@@ -788,7 +796,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
         user = o->userpwd ? strdup(o->userpwd) : NULL;
         fill_req(o, &t, &req, url, user);
         rc = attempt(c, o, &t, &r, &req);
-        if (t.werr || !t.retrying || !transient(rc, r.status))
+        if (t.werr || !t.retrying || !transient(o, rc, r.status))
             break;
         if (t.written && t.fd == STDOUT_FILENO)
             break; /* what went to standard output cannot be taken back */

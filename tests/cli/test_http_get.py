@@ -486,7 +486,7 @@ class TestRetry(Base):
         self.assertEqual(len(self.reqs("t=no404")), 1)
 
     def test_retry_on_connection_refused_backs_off(self):
-        r = get("--retry", "1", "http://127.0.0.1:%d/" % hp.free_port())
+        r = get("--retry", "1", "--retry-connrefused", "http://127.0.0.1:%d/" % hp.free_port())
         self.assertEqual(r.returncode, 2)
         self.assertGreaterEqual(r.elapsed, 0.9)
         self.assertLess(r.elapsed, 20)

@@ -74,5 +74,37 @@ class TestSeveralUrls(Base):
                 self.assertEqual(len(self.lines(theirs)), nerr, theirs.stderr)
 
 
+class TestRetry(Base):
+    """curl retries timeouts and 408, 429, 500, 502, 503, 504; refused connections only with
+    --retry-connrefused."""
+
+    def test_501_is_not_retried(self):
+        for prog, key in ((get, "n501s"), (curl, "n501c")):
+            r = prog("--retry", "2", self.url("/status?code=501&times=1&retry_after=0&key=" + key))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"try again\n")
+            self.assertEqual(len(self.reqs("key=" + key)), 1, prog)
+
+    def test_502_is_retried(self):
+        for prog, key in ((get, "r502s"), (curl, "r502c")):
+            r = prog("--retry", "2", self.url("/status?code=502&times=1&retry_after=0&key=" + key))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(r.stdout.endswith(b"ok after 1\n"), r.stdout)
+            self.assertEqual(len(self.reqs("key=" + key)), 2, prog)
+
+    def test_refused_is_retried_only_with_retry_connrefused(self):
+        u = self.refused()
+        ours, theirs = get("--retry", "1", u), curl("-sS", "--retry", "1", u)
+        self.assertSameExit(ours, theirs)
+        self.assertOneLineError(ours, 2, "refused")
+        self.assertEqual(len(self.lines(theirs)), 1, theirs.stderr)
+        ours = get("--retry", "1", "--retry-connrefused", u)
+        theirs = curl("-sS", "--retry", "1", "--retry-connrefused", u)
+        self.assertSameExit(ours, theirs)
+        self.assertEqual(len(self.lines(ours)), 2, ours.stderr)  # retrying..., the error
+        self.assertIn("retrying", self.lines(ours)[0])
+        self.assertEqual(len(self.lines(theirs)), 2, theirs.stderr)
+
+
 if __name__ == "__main__":
     sys.exit(hp.main(__name__))
