@@ -71,6 +71,7 @@ static const char usage[] =
     "                           (at most 60 s), else 1 s doubling\n"
     "      --retry-connrefused  with --retry, also retry a refused connection\n"
     "  -f, --fail               exit 4, writing no body, when the status is 400 or more\n"
+    "                           (-i, -I: the head is still written, as curl)\n"
     "  -w, --write-out FORMAT   print FORMAT after each transfer: %{http_code},\n"
     "                           %{size_download}, %{time_total}, %{url_effective},\n"
     "                           %{num_redirects}, %{content_type}; \\n \\t \\r \\\\ escapes\n"
@@ -539,7 +540,9 @@ static void show_head(const char *prefix, const char *head, size_t len)
 }
 
 /* Every head sent and received: -v shows them, -i and -I write the response heads to the
- * output, and the status of each decides whether its body is written. */
+ * output, and the status of each decides whether its body is written. A --fail status still has
+ * its head written (curl does: -I --fail shows why it failed); a status about to be retried
+ * does not. */
 static void trace(void *arg, int sent, const char *head, size_t len)
 {
     transfer *t = arg;
@@ -553,7 +556,7 @@ static void trace(void *arg, int sent, const char *head, size_t len)
         t->status = status;
         t->discard = (o->fail && status >= 400) || (t->retrying && retryable_status(status));
     }
-    if ((o->include || o->head) && !t->discard)
+    if ((o->include || o->head) && !(t->retrying && retryable_status(t->status)))
         (void)output(t, head, len);
 }
 

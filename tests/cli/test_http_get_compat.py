@@ -106,5 +106,20 @@ class TestRetry(Base):
         self.assertEqual(len(self.lines(theirs)), 2, theirs.stderr)
 
 
+class TestFailWithHeads(Base):
+    """-I --fail and -i --fail on a 404: the head is written, not the body, then exit 4."""
+
+    def test_head_and_include_with_fail(self):
+        for flag in ("-I", "-i"):
+            with self.subTest(flag=flag):
+                u = self.url("/nope?t=" + flag)
+                ours, theirs = get(flag, "--fail", u), curl("-sS", flag, "--fail", u)
+                self.assertSameExit(ours, theirs)
+                self.assertOneLineError(ours, 4, "404")
+                self.assertTrue(ours.stdout.startswith(b"HTTP/1.1 404 "), ours.stdout)
+                self.assertTrue(ours.stdout.endswith(b"\r\n\r\n"), ours.stdout)
+                self.assertEqual(ours.stdout, theirs.stdout)
+
+
 if __name__ == "__main__":
     sys.exit(hp.main(__name__))
