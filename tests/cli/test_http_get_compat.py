@@ -121,5 +121,23 @@ class TestFailWithHeads(Base):
                 self.assertEqual(ours.stdout, theirs.stdout)
 
 
+class TestMethodHead(Base):
+    """-X HEAD: curl waits for the body a HEAD never gets (until -m); sockit reads it as a HEAD
+    (no body awaited, nothing written), which --help says."""
+
+    def test_x_head_does_not_wait_for_a_body(self):
+        ours = get("-m", "20", "-X", "HEAD", self.url("/head?t=xhead"))
+        self.assertOK(ours, b"")
+        self.assertEqual(ours.stderr, b"")
+        (req,) = self.reqs("t=xhead")
+        self.assertEqual(req.method, "HEAD")
+        theirs = curl("-sS", "-m", "1", "-X", "HEAD", self.url("/head?t=xheadc"))
+        self.assertEqual(theirs.returncode, 28)  # the difference, on purpose
+
+    def test_help_says_so(self):
+        out = get("--help").stdout.decode()
+        self.assertRegex(out, r"-X HEAD")
+
+
 if __name__ == "__main__":
     sys.exit(hp.main(__name__))
