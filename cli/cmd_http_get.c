@@ -207,7 +207,8 @@ static int add_data(get_opts *o, const char *arg, int kind)
 }
 
 /* -H 'Name: value' as curl reads it: 'Name:' with nothing after removes the default header,
- * 'Name;' sends the header with an empty value. */
+ * 'Name;' sends the header with an empty value, and one with no colon or no name ('nocolon',
+ * ':x', '') is ignored without a word. */
 static int add_header(get_opts *o, const char *arg)
 {
     const char *colon = strchr(arg, ':');
@@ -216,7 +217,7 @@ static int add_header(get_opts *o, const char *arg)
     if (empty)
         colon = arg + alen - 1;
     if (!colon || colon == arg)
-        return cli_usage_error(CMD, "bad header '%s' (want 'Name: value')", arg);
+        return 0;
     if (grow(&o->headers, &o->nheaders, sizeof *o->headers))
         return CLI_FILE;
     char *name = strndup(arg, (size_t)(colon - arg));

@@ -515,7 +515,7 @@ class TestUsage(Base):
     def test_usage_errors_are_one_line_with_a_hint(self):
         u = self.url("/")
         for args in ((), ("--bogus", u), ("-m", "abc", u), ("-m", "-1", u), ("--retry", "x", u),
-                     ("-w", "%{bogus}", u), ("-o", "a", "-o", "b", u), ("-H", "nocolon", u),
+                     ("-w", "%{bogus}", u), ("-o", "a", "-o", "b", u),
                      ("-X", "", u), ("-o",), ("--connect-timeout", "-1", u), ("-C", "x", "-o", "f", u)):
             with self.subTest(args=args):
                 self.assertOneLineError(get(*args), 1, "sockit http get --help")

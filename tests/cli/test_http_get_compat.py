@@ -24,8 +24,9 @@ CURL_TO_OURS = {0: 0, 7: 2, 28: 2, 22: 4}
 
 
 def curl(*args):
-    """Runs curl ARGS to completion; its CompletedProcess."""
-    return subprocess.run([CURL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    """Runs curl -sS ARGS to completion (no progress meter; errors shown, as sockit's are); its
+    CompletedProcess."""
+    return subprocess.run([CURL, "-sS", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=hp.TIMEOUT, env=hp.clean_env())
 
 
@@ -67,7 +68,7 @@ class TestSeveralUrls(Base):
                                    ((self.refused(), ok), 0, 1), (("-f", self.refused(), nope), 4, 2),
                                    ((ok, self.refused()), 2, 1)):
             with self.subTest(args=args):
-                ours, theirs = get(*args), curl("-sS", *args)
+                ours, theirs = get(*args), curl(*args)
                 self.assertEqual(ours.returncode, status, ours.stderr)
                 self.assertSameExit(ours, theirs)
                 self.assertEqual(len(self.lines(ours)), nerr, ours.stderr)
@@ -94,12 +95,12 @@ class TestRetry(Base):
 
     def test_refused_is_retried_only_with_retry_connrefused(self):
         u = self.refused()
-        ours, theirs = get("--retry", "1", u), curl("-sS", "--retry", "1", u)
+        ours, theirs = get("--retry", "1", u), curl("--retry", "1", u)
         self.assertSameExit(ours, theirs)
         self.assertOneLineError(ours, 2, "refused")
         self.assertEqual(len(self.lines(theirs)), 1, theirs.stderr)
         ours = get("--retry", "1", "--retry-connrefused", u)
-        theirs = curl("-sS", "--retry", "1", "--retry-connrefused", u)
+        theirs = curl("--retry", "1", "--retry-connrefused", u)
         self.assertSameExit(ours, theirs)
         self.assertEqual(len(self.lines(ours)), 2, ours.stderr)  # retrying..., the error
         self.assertIn("retrying", self.lines(ours)[0])
@@ -113,7 +114,7 @@ class TestFailWithHeads(Base):
         for flag in ("-I", "-i"):
             with self.subTest(flag=flag):
                 u = self.url("/nope?t=" + flag)
-                ours, theirs = get(flag, "--fail", u), curl("-sS", flag, "--fail", u)
+                ours, theirs = get(flag, "--fail", u), curl(flag, "--fail", u)
                 self.assertSameExit(ours, theirs)
                 self.assertOneLineError(ours, 4, "404")
                 self.assertTrue(ours.stdout.startswith(b"HTTP/1.1 404 "), ours.stdout)
@@ -131,12 +132,27 @@ class TestMethodHead(Base):
         self.assertEqual(ours.stderr, b"")
         (req,) = self.reqs("t=xhead")
         self.assertEqual(req.method, "HEAD")
-        theirs = curl("-sS", "-m", "1", "-X", "HEAD", self.url("/head?t=xheadc"))
+        theirs = curl("-m", "1", "-X", "HEAD", self.url("/head?t=xheadc"))
         self.assertEqual(theirs.returncode, 28)  # the difference, on purpose
 
     def test_help_says_so(self):
         out = get("--help").stdout.decode()
         self.assertRegex(out, r"-X HEAD")
+
+
+class TestHeaderWithoutColon(Base):
+    """-H nocolon (also ':x' and ''): curl sends nothing for it and says nothing."""
+
+    def test_ignored(self):
+        for prog, t in ((get, "ncs"), (curl, "ncc")):
+            r = prog("-H", "nocolon", "-H", ":x", "-H", "", "-H", "X-A: 1",
+                     self.url("/echo?t=" + t))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"")
+            (req,) = self.reqs("t=" + t)
+            self.assertEqual(req.header("X-A"), "1")
+            self.assertNotIn(b"nocolon", r.stdout)
+            self.assertNotIn(b": x", r.stdout)
 
 
 if __name__ == "__main__":
