@@ -64,9 +64,9 @@ class TestSeveralUrls(Base):
 
     def test_last_transfer_decides(self):
         ok, nope = self.url("/bytes?n=3&seed=1"), self.url("/nope")
-        for args, status, nerr in ((("-f", nope, ok), 0, 1), (("-f", ok, nope), 4, 1),
-                                   ((self.refused(), ok), 0, 1), (("-f", self.refused(), nope), 4, 2),
-                                   ((ok, self.refused()), 2, 1)):
+        cases = ((("-f", nope, ok), 0, 1), (("-f", ok, nope), 4, 1), ((self.refused(), ok), 0, 1),
+                 (("-f", self.refused(), nope), 4, 2), ((ok, self.refused()), 2, 1))
+        for args, status, nerr in cases:
             with self.subTest(args=args):
                 ours, theirs = get(*args), curl(*args)
                 self.assertEqual(ours.returncode, status, ours.stderr)
