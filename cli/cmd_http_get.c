@@ -10,7 +10,8 @@
  *
  * Exit status (spec/cli.md): 0; 1 usage; 2 network or timeout; 3 protocol or TLS; 4 --fail and a
  * status >= 400; 5 a local file. A transfer that breaks keeps what it received on disk (as curl
- * does) and never exits 0.
+ * does) and never exits 0. With several URLs the last transfer's result is the exit status (as
+ * curl's); every failure before it still prints its one-line error.
  */
 #include "cli.h"
 
@@ -47,7 +48,8 @@ static const char usage[] =
     "                           unlimited, is 1000 here); one more is exit 3\n"
     "  -I, --head               send HEAD; print the status line and headers\n"
     "  -i, --include            print the response headers before the body\n"
-    "  -X, --request METHOD     the request method\n"
+    "  -X, --request METHOD     the request method; -X HEAD awaits no body (curl would wait\n"
+    "                           for one until -m) and, unlike -I, writes nothing\n"
     "  -H, --header 'Name: value'  an extra header (repeatable; 'Name:' removes a default one)\n"
     "  -d, --data DATA          request body, joined with '&' when repeated; @FILE reads FILE\n"
     "                           (@- standard input) without its CR and LF; implies POST and\n"
@@ -67,10 +69,12 @@ static const char usage[] =
     "  -Y, --speed-limit BYTES  abort when fewer than BYTES per second arrive for the\n"
     "                           speed time\n"
     "  -y, --speed-time SECS    the speed time (default 30 s; only with -Y)\n"
-    "      --retry N            retry transient failures N times (timeouts, connection\n"
-    "                           failures, 408, 429, 5xx): waits Retry-After (at most 60 s),\n"
-    "                           else 1 s doubling\n"
+    "      --retry N            retry transient failures N times, as curl: timeouts, a host\n"
+    "                           not resolved, 408, 429, 500, 502, 503, 504; waits Retry-After\n"
+    "                           (at most 60 s), else 1 s doubling\n"
+    "      --retry-connrefused  with --retry, also retry a refused connection\n"
     "  -f, --fail               exit 4, writing no body, when the status is 400 or more\n"
+    "                           (-i, -I: the head is still written, as curl)\n"
     "  -w, --write-out FORMAT   print FORMAT after each transfer: %{http_code},\n"
     "                           %{size_download}, %{time_total}, %{url_effective},\n"
     "                           %{num_redirects}, %{content_type}; \\n \\t \\r \\\\ escapes\n"
@@ -87,7 +91,8 @@ static const char usage[] =
     "  -h, --help               show this help\n"
     "\n"
     "Exit status: 0 success, 1 usage error, 2 network error or timeout, 3 protocol or TLS error\n"
-    "(also a body cut short), 4 --fail and a status >= 400, 5 local file error.\n";
+    "(also a body cut short), 4 --fail and a status >= 400, 5 local file error. With several\n"
+    "URLs, the last transfer's (as curl).\n";
 
 /* The command line. */
 typedef struct get_opts {
@@ -98,6 +103,7 @@ typedef struct get_opts {
     long speed_limit;
     long retry;
     int max_redirects; /* the client's max_redirects: 0 its default (20), < 0 none */
+    int retry_connrefused; /* --retry also retries -ECONNREFUSED */
     sockit_http_field *headers;
     size_t nheaders;
     char *data; /* the request body from -d/--data-*, or NULL */
@@ -204,7 +210,8 @@ static int add_data(get_opts *o, const char *arg, int kind)
 }
 
 /* -H 'Name: value' as curl reads it: 'Name:' with nothing after removes the default header,
- * 'Name;' sends the header with an empty value. */
+ * 'Name;' sends the header with an empty value, and one with no colon or no name ('nocolon',
+ * ':x', '') is ignored without a word. */
 static int add_header(get_opts *o, const char *arg)
 {
     const char *colon = strchr(arg, ':');
@@ -213,7 +220,7 @@ static int add_header(get_opts *o, const char *arg)
     if (empty)
         colon = arg + alen - 1;
     if (!colon || colon == arg)
-        return cli_usage_error(CMD, "bad header '%s' (want 'Name: value')", arg);
+        return 0;
     if (grow(&o->headers, &o->nheaders, sizeof *o->headers))
         return CLI_FILE;
     char *name = strndup(arg, (size_t)(colon - arg));
@@ -365,7 +372,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
 {
     enum {
         OPT_DATA_BINARY = 256, OPT_DATA_RAW, OPT_CACERT, OPT_CONNECT_TIMEOUT, OPT_COMPRESSED,
-        OPT_RETRY, OPT_NOPROXY, OPT_URL, OPT_HTTP11, OPT_MAX_REDIRS
+        OPT_RETRY, OPT_RETRY_CONNREFUSED, OPT_NOPROXY, OPT_URL, OPT_HTTP11, OPT_MAX_REDIRS
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'}, {"remote-name", no_argument, NULL, 'O'},
@@ -382,6 +389,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
         {"max-time", required_argument, NULL, 'm'},
         {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
         {"retry", required_argument, NULL, OPT_RETRY}, {"fail", no_argument, NULL, 'f'},
+        {"retry-connrefused", no_argument, NULL, OPT_RETRY_CONNREFUSED},
         {"write-out", required_argument, NULL, 'w'}, {"proxy", required_argument, NULL, 'x'},
         {"noproxy", required_argument, NULL, OPT_NOPROXY}, {"ipv4", no_argument, NULL, '4'},
         {"ipv6", no_argument, NULL, '6'}, {"silent", no_argument, NULL, 's'},
@@ -423,6 +431,7 @@ static int parse_args(get_opts *o, int argc, char **argv)
             rc = seconds_or_zero(CMD, "--connect-timeout", optarg, &o->connect_timeout);
             break;
         case OPT_RETRY: rc = parse_count("--retry", optarg, &o->retry); break;
+        case OPT_RETRY_CONNREFUSED: o->retry_connrefused = 1; break;
         case 'f': o->fail = 1; break;
         case 'w': o->write_out = optarg; break;
         case 'x': o->proxy = optarg; break;
@@ -517,9 +526,11 @@ static int progress(void *arg, uint64_t now, int64_t total)
     return 0;
 }
 
+/* The statuses curl's --retry retries (not 501, 505 ...: those will not change). */
 static int retryable_status(int status)
 {
-    return status == 408 || status == 429 || (status >= 500 && status <= 599);
+    return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+           status == 504;
 }
 
 static int head_status(const char *head, size_t len)
@@ -546,7 +557,9 @@ static void show_head(const char *prefix, const char *head, size_t len)
 }
 
 /* Every head sent and received: -v shows them, -i and -I write the response heads to the
- * output, and the status of each decides whether its body is written. */
+ * output, and the status of each decides whether its body is written. A --fail status still has
+ * its head written (curl does: -I --fail shows why it failed); a status about to be retried
+ * does not. */
 static void trace(void *arg, int sent, const char *head, size_t len)
 {
     transfer *t = arg;
@@ -560,7 +573,7 @@ static void trace(void *arg, int sent, const char *head, size_t len)
         t->status = status;
         t->discard = (o->fail && status >= 400) || (t->retrying && retryable_status(status));
     }
-    if ((o->include || o->head) && !t->discard)
+    if ((o->include || o->head) && !(t->retrying && retryable_status(t->status)))
         (void)output(t, head, len);
 }
 
@@ -661,13 +674,15 @@ static int report(const get_opts *o, transfer *t, int rc, const char *url,
     return status;
 }
 
-static int transient(int rc, int status)
+/* What --retry retries, as curl 7.88 does: a timeout, a host not resolved, a status above, and a
+ * refused connection only with --retry-connrefused. A reset or a closed connection is not
+ * retried (curl retries those only with --retry-all-errors). */
+static int transient(const get_opts *o, int rc, int status)
 {
     if (rc == 0)
         return retryable_status(status);
-    return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE ||
-           rc == -ENETUNREACH || rc == -EHOSTUNREACH || rc == SOCKIT_ECLOSED ||
-           rc == SOCKIT_ENOHOST;
+    return rc == -ETIMEDOUT || rc == SOCKIT_ENOHOST ||
+           (rc == -ECONNREFUSED && o->retry_connrefused);
 }
 
 /* Seconds before attempt number `attempt` (1 = the first retry): Retry-After in seconds when
@@ -801,7 +816,7 @@ static int run_one(sockit_http_client *c, const get_opts *o, const char *url, co
         user = o->userpwd ? strdup(o->userpwd) : NULL;
         fill_req(o, &t, &req, url, user);
         rc = attempt(c, o, &t, &r, &req);
-        if (t.werr || !t.retrying || !transient(rc, r.status))
+        if (t.werr || !t.retrying || !transient(o, rc, r.status))
             break;
         if (t.written && t.fd == STDOUT_FILENO)
             break; /* what went to standard output cannot be taken back */
@@ -896,8 +911,9 @@ int cli_http_get_main(int argc, char **argv)
             if (s == 0)
                 s = run_one(c, &o, o.urls[i], path);
             free(path);
-            if (s && !status)
-                status = s; /* the first failure decides; the other URLs are still fetched */
+            /* Every URL is fetched; the last one's result is the exit status, as curl's is
+             * (each failure has said why on its own line). */
+            status = s;
         }
     }
     sockit_http_client_free(c);
