@@ -90,11 +90,14 @@ static int pull(sockit_ftp *f, sockit__ftp_data *d, const char *what, const stru
 {
     int64_t last = sockit__now();
     while (d->s) {
+        int64_t dl = sockit__ftp_deadline(f);
+        int rc = sockit__ftp_data_wait(f, d, what, POLLIN, dl);
+        if (rc < 0) return rc;
         unsigned mark = sockit__errmark();
-        ssize_t n = sockit__recv_dl(d->s, f->buf, f->o.bufsize, 0, sockit__ftp_deadline(f));
+        ssize_t n = sockit__recv_dl(d->s, f->buf, f->o.bufsize, 0, dl);
         if (n == 0) break;
         if (n < 0) return sockit__ftp_data_fail(mark, (int)n, what);
-        int rc = deliver(k, f->buf, (size_t)n);
+        rc = deliver(k, f->buf, (size_t)n);
         if (rc == 0) {
             *got += (uint64_t)n;
             rc = progress(f, offset + *got, total);
@@ -248,12 +251,14 @@ static int push(sockit_ftp *f, sockit__ftp_data *d, const char *what, struct sou
 {
     int64_t last = sockit__now();
     for (;;) {
+        int rc = sockit__ftp_data_wait(f, d, what, POLLOUT, sockit__ftp_deadline(f));
+        if (rc < 0) return rc;
         unsigned mark = sockit__errmark();
         ssize_t n = push_one(f, d, src, local);
         if (n == 0) return 0;
         if (n < 0) return *local ? (int)n : sockit__ftp_data_fail(mark, (int)n, what);
         *sent += (uint64_t)n;
-        int rc = progress(f, offset + *sent, src->total);
+        rc = progress(f, offset + *sent, src->total);
         if (rc < 0) {
             *local = 1;
             return rc;
