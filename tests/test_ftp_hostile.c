@@ -300,15 +300,14 @@ static void test_data_breaks(void)
                                                         : "(the server: 426 Connection reset.)");
 }
 
-/* An endless upload source: 4 KiB a call, at most 64 MiB in all. */
+/* An endless upload source: whole buffers (256 KiB), at most 64 MiB in all. */
 static ssize_t endless(void *arg, void *buf, size_t cap)
 {
     uint64_t *given = arg;
-    size_t n = cap < 4096 ? cap : 4096;
     if (*given >= (64u << 20)) return 0;
-    memset(buf, 'x', n);
-    *given += n;
-    return (ssize_t)n;
+    memset(buf, 'x', cap);
+    *given += cap;
+    return (ssize_t)cap;
 }
 
 static void test_error_while_data_open(void)
@@ -323,13 +322,13 @@ static void test_error_while_data_open(void)
     CHECK_CONTAINS(sockit_errmsg(), "retr f: 426 Transfer aborted by the operator");
     CHECK_TRUE(got <= 1000);
     CHECK_DBL(secs, <, 4);
-    /* The same for an upload the server stops reading: the data connection's buffers fill. */
+    /* The same for an upload the server stops reading: the data connection's buffers fill,
+     * in the middle of a buffer's send. */
     struct fake fk;
     if (fake_start(&fk, M_451_STOR_OPEN) < 0) {
         CHECK_TRUE(0);
         return;
     }
-    o.bufsize = 4096;
     sockit_ftp *f = NULL;
     uint64_t given = 0, sent = 0;
     double t0 = tu_now();
