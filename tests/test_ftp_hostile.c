@@ -3,8 +3,10 @@
  * just enough FTP, then misbehaving): an endless reply line, a huge multi-line reply, a reply
  * that never ends, a data port that never opens (refused, silent, and an active-mode server that
  * never connects), a data connection that ends early (226 and 426) or is reset, malformed 229
- * and 227 replies — each a clean error within the deadline — and the quirks a client must
- * tolerate: a 2xx before the 150, a 226 before the data connection ends.
+ * and 227 replies — each a clean error within the deadline — a 426/451 said on the control
+ * connection while the data connection stays open (download and upload: told at once, not as a
+ * timeout), and the quirks a client must tolerate: a 2xx before the 150, a 226 before the data
+ * connection ends.
  */
 #include "testutil.h"
 #include "tls_util.h"
@@ -15,12 +17,14 @@
 
 enum mode {
     M_ENDLESS, M_HUGE, M_NEVER_ENDS, M_DATA_REFUSED, M_NO_150, M_ACTIVE_NEVER, M_SHORT_226,
-    M_SHORT_426, M_RESET, M_2XX_FIRST, M_226_EARLY, M_EPSV_GARBAGE, M_PASV_GARBAGE, M_OK
+    M_SHORT_426, M_RESET, M_2XX_FIRST, M_226_EARLY, M_EPSV_GARBAGE, M_PASV_GARBAGE, M_OK,
+    M_426_OPEN, M_451_STOR_OPEN
 };
 
 struct fake {
     enum mode mode;
     sockit_sock *lsn, *dlsn; /* control listener; the passive data listener */
+    sockit_sock *held;       /* a data connection left open and unread until the fake stops */
     char port[8];
     pthread_t tid;
 };
@@ -79,6 +83,7 @@ static void retr(struct fake *fk, sockit_sock *c)
     case M_SHORT_226:
     case M_SHORT_426:
     case M_RESET:
+    case M_426_OPEN:
         say(c, "150 Opening BINARY mode data connection for f (1000000 bytes)\r\n");
         break;
     default:
@@ -86,6 +91,11 @@ static void retr(struct fake *fk, sockit_sock *c)
     }
     if (sockit_accept(fk->dlsn, &d, NULL) < 0) return;
     switch (fk->mode) {
+    case M_426_OPEN: /* gives up, and leaves the data connection open and silent */
+        sockit_sendall(d, big, 1000, 0);
+        fk->held = d;
+        say(c, "426 Transfer aborted by the operator\r\n");
+        return;
     case M_SHORT_226:
     case M_SHORT_426:
         sockit_sendall(d, big, 1000, 0);
@@ -105,6 +115,18 @@ static void retr(struct fake *fk, sockit_sock *c)
         sockit_close(d);
         if (fk->mode != M_226_EARLY) say(c, "226 Transfer complete\r\n");
     }
+}
+
+/* STOR: the first bytes are read, then "451" while the data connection stays open, unread. */
+static void stor(struct fake *fk, sockit_sock *c)
+{
+    sockit_sock *d = NULL;
+    char b[4096];
+    say(c, "150 Ok to send data\r\n");
+    if (sockit_accept(fk->dlsn, &d, NULL) < 0) return;
+    sockit_recv(d, b, sizeof b, 0);
+    fk->held = d;
+    say(c, "451 local error: disk full\r\n");
 }
 
 static void converse(struct fake *fk, sockit_sock *c, sockit_reader *r)
@@ -132,6 +154,8 @@ static void converse(struct fake *fk, sockit_sock *c, sockit_reader *r)
             else say(c, "227 Passive Mode (127,0,0,1,%d,%d)\r\n", p >> 8, p & 255);
         } else if (!strncmp(line, "RETR", 4)) {
             retr(fk, c);
+        } else if (!strncmp(line, "STOR", 4)) {
+            stor(fk, c);
         } else {
             say(c, "502 not here\r\n");
         }
@@ -175,6 +199,7 @@ static void fake_stop(struct fake *fk)
     pthread_join(fk->tid, NULL);
     sockit_close(fk->lsn);
     sockit_close(fk->dlsn);
+    sockit_close(fk->held);
 }
 
 struct mem {
@@ -275,6 +300,50 @@ static void test_data_breaks(void)
                                                         : "(the server: 426 Connection reset.)");
 }
 
+/* An endless upload source: whole buffers (256 KiB), at most 64 MiB in all. */
+static ssize_t endless(void *arg, void *buf, size_t cap)
+{
+    uint64_t *given = arg;
+    if (*given >= (64u << 20)) return 0;
+    memset(buf, 'x', cap);
+    *given += cap;
+    return (ssize_t)cap;
+}
+
+static void test_error_while_data_open(void)
+{
+    struct mem m = {.n = 0};
+    uint64_t got = 0;
+    double secs;
+    /* The data connection stays open and silent: without watching the control connection this
+     * was a timeout (-ETIMEDOUT after the 5 s wait); the server's word is the answer. */
+    sockit_ftp_opts o = {.timeout = 5};
+    CHECK_INT(fetch(M_426_OPEN, &o, &m, &got, &secs), ==, SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "retr f: 426 Transfer aborted by the operator");
+    CHECK_TRUE(got <= 1000);
+    CHECK_DBL(secs, <, 4);
+    /* The same for an upload the server stops reading: the data connection's buffers fill,
+     * in the middle of a buffer's send. */
+    struct fake fk;
+    if (fake_start(&fk, M_451_STOR_OPEN) < 0) {
+        CHECK_TRUE(0);
+        return;
+    }
+    sockit_ftp *f = NULL;
+    uint64_t given = 0, sent = 0;
+    double t0 = tu_now();
+    CHECK_OK(sockit_ftp_connect(&f, "127.0.0.1", fk.port, &o));
+    CHECK_OK(sockit_ftp_login(f, "u", "p"));
+    CHECK_INT(sockit_ftp_stor(f, "f", SOCKIT_FTP_STORE, 0, endless, &given, &sent), ==,
+              SOCKIT_EPROTO);
+    CHECK_CONTAINS(sockit_errmsg(), "stor f: 451 local error: disk full");
+    CHECK_DBL(tu_now() - t0, <, 4);
+    CHECK_TRUE(sent < (64u << 20)); /* stopped before the source's end */
+    CHECK_OK(sockit_ftp_noop(f)); /* in step */
+    sockit_ftp_close(f);
+    fake_stop(&fk);
+}
+
 static void test_malformed_passive(void)
 {
     struct mem m = {.n = 0};
@@ -321,6 +390,7 @@ int main(void)
     TU_RUN(test_bad_replies, 30);
     TU_RUN(test_data_never_opens, 30);
     TU_RUN(test_data_breaks, 30);
+    TU_RUN(test_error_while_data_open, 30);
     TU_RUN(test_malformed_passive, 30);
     TU_RUN(test_quirks, 30);
     return tu_done();

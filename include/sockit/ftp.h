@@ -34,7 +34,10 @@
  *     error (SOCKIT_EPROTO "short transfer: ..." or the network code); the bytes already handed
  *     to a callback or written to a file stay there, so the transfer can be resumed. More bytes
  *     than announced (binary type) is SOCKIT_EPROTO too ("... more than the N announced": the
- *     file changed while read, or the server is wrong), as curl's "partial file".
+ *     file changed while read, or the server is wrong), as curl's "partial file". The control
+ *     connection is watched during a transfer: a 4xx/5xx said there while the data connection
+ *     stays open ends the transfer at once with that reply (SOCKIT_EPROTO), not after a timeout;
+ *     an early 226 does not end it (the data is read to its end).
  * After a network error or a malformed reply the control connection's state is unknown: close
  * the session. After an error reply (SOCKIT_EPROTO with a reply code) the session goes on.
  *

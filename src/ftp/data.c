@@ -375,6 +375,67 @@ int sockit__ftp_data_abort(sockit_ftp *f, sockit__ftp_data *d, int rc)
     return sockit__failmsg(rc, "%s", saved);
 }
 
+/* ---- watching the control connection during a transfer ----------------------------------- */
+
+/* The replies that are whole on the control connection, read without waiting: 0 to go on, or the
+ * transfer's failure as the server tells it. The control connection's end (or error) is not the
+ * transfer's: it is no longer watched, and reading the final reply tells it. */
+static int control_during(sockit_ftp *f, sockit__ftp_data *d, const char *what, int64_t dl)
+{
+    for (;;) {
+        const void *p;
+        int code = 0;
+        ssize_t got = sockit_reader_fill_until(f->rd, SOCKIT__NOWAIT);
+        size_t n = sockit_reader_pending(f->rd, &p);
+        if (n == 0 || sockit__ftp_parse_reply(p, n, &code) == SOCKIT_EINCOMPLETE) {
+            if (got == 0 || (got < 0 && got != -EAGAIN)) d->ctl_quiet = 1;
+            return 0;
+        }
+        if ((code = sockit__ftp_reply(f, dl)) < 0) return code; /* noise: the session is broken */
+        if (code == 200 && f->noops > 0) {
+            f->noops--; /* a keep-alive NOOP's */
+            continue;
+        }
+        if (code < 200) continue;
+        d->first = code; /* the final reply: nothing more is owed */
+        return code >= 300 ? sockit__ftp_fail_reply(f, what) : 0;
+    }
+}
+
+/* Something to read on the control connection without polling: a whole reply (or noise) in the
+ * reader, or decrypted bytes TLS holds. */
+static int control_buffered(sockit_ftp *f)
+{
+    const void *p;
+    int code;
+    size_t n = sockit_reader_pending(f->rd, &p);
+    if (n > 0 && sockit__ftp_parse_reply(p, n, &code) != SOCKIT_EINCOMPLETE) return 1;
+    return sockit_tls_pending(f->ctl) > 0;
+}
+
+int sockit__ftp_data_wait(sockit_ftp *f, sockit__ftp_data *d, const char *what, short events,
+                          int64_t dl)
+{
+    for (;;) {
+        if (d->first / 100 != 1 || d->ctl_quiet || f->broken || !f->rd) return 0; /* data only */
+        if (events == POLLIN && sockit_tls_pending(d->s) > 0) return 0;
+        int rc;
+        if (control_buffered(f)) {
+            if ((rc = control_during(f, d, what, dl)) < 0) return rc;
+            continue;
+        }
+        struct pollfd fds[2] = {{.fd = sockit_fileno(d->s), .events = events},
+                                {.fd = sockit_fileno(f->ctl), .events = POLLIN}};
+        int ms = sockit__remaining_ms(dl);
+        int r = poll(fds, 2, ms);
+        if (r > 0 && fds[0].revents) return 0; /* or its error, which the I/O call tells */
+        if (r > 0 && (rc = control_during(f, d, what, dl)) < 0) return rc;
+        unsigned mark = sockit__errmark();
+        if (r < 0 && errno != EINTR) return sockit__ftp_data_fail(mark, -errno, what);
+        if (r == 0 && ms == 0) return sockit__ftp_data_fail(mark, -ETIMEDOUT, what);
+    }
+}
+
 int sockit__ftp_keepalive(sockit_ftp *f, int64_t *last)
 {
     if (f->o.keepalive <= 0) return 0;

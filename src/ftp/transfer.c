@@ -90,11 +90,14 @@ static int pull(sockit_ftp *f, sockit__ftp_data *d, const char *what, const stru
 {
     int64_t last = sockit__now();
     while (d->s) {
+        int64_t dl = sockit__ftp_deadline(f);
+        int rc = sockit__ftp_data_wait(f, d, what, POLLIN, dl);
+        if (rc < 0) return rc;
         unsigned mark = sockit__errmark();
-        ssize_t n = sockit__recv_dl(d->s, f->buf, f->o.bufsize, 0, sockit__ftp_deadline(f));
+        ssize_t n = sockit__recv_dl(d->s, f->buf, f->o.bufsize, 0, dl);
         if (n == 0) break;
         if (n < 0) return sockit__ftp_data_fail(mark, (int)n, what);
-        int rc = deliver(k, f->buf, (size_t)n);
+        rc = deliver(k, f->buf, (size_t)n);
         if (rc == 0) {
             *got += (uint64_t)n;
             rc = progress(f, offset + *got, total);
@@ -212,15 +215,37 @@ static ssize_t send_file(sockit_sock *s, int fd, uint64_t *pos, size_t n, int64_
     }
 }
 
-/* One buffer (or one sendfile) of the upload: the count sent (0 at the end), a network code, or
- * a local one (*local set). */
-static ssize_t push_one(sockit_ftp *f, sockit__ftp_data *d, struct source *src, int *local)
+/* Sends the n bytes in f->buf, watching the control connection whenever the data connection
+ * cannot take more (a server that stops reading says why there). 0 or the error, told. */
+static int send_buf(sockit_ftp *f, sockit__ftp_data *d, const char *what, size_t n, int64_t dl)
+{
+    for (size_t done = 0; done < n;) {
+        int rc = sockit__ftp_data_wait(f, d, what, POLLOUT, dl);
+        if (rc < 0) return rc;
+        unsigned mark = sockit__errmark();
+        const char *p = f->buf + done;
+        ssize_t w = sockit__send_dl(d->s, p, n - done, MSG_DONTWAIT, dl);
+        if (w == -EAGAIN) /* nothing fits (not watched, or TLS wants to read): wait for room */
+            w = sockit__send_dl(d->s, p, n - done, 0, dl);
+        if (w < 0) return sockit__ftp_data_fail(mark, (int)w, what);
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+/* One buffer (or one sendfile) of the upload: the count sent (0 at the end), or an error, told
+ * (*local set for the caller's side: callback, file, sendfile refused). */
+static ssize_t push_one(sockit_ftp *f, sockit__ftp_data *d, const char *what, struct source *src,
+                        int *local)
 {
     int64_t dl = sockit__ftp_deadline(f);
     if (f->o.use_sendfile && src->fn == NULL && !sockit_tls_active(d->s)) {
+        int rc = sockit__ftp_data_wait(f, d, what, POLLOUT, dl);
+        if (rc < 0) return rc;
+        unsigned mark = sockit__errmark();
         ssize_t r = send_file(d->s, src->fd, &src->pos, f->o.bufsize * 4, dl);
         if (r == -EINVAL || r == -ENOSYS || r == -EBADF) *local = 1;
-        return r;
+        return r < 0 && !*local ? sockit__ftp_data_fail(mark, (int)r, what) : r;
     }
     ssize_t n;
     if (src->fn) {
@@ -237,7 +262,7 @@ static ssize_t push_one(sockit_ftp *f, sockit__ftp_data *d, struct source *src, 
         return n;
     }
     if ((size_t)n > f->o.bufsize) n = (ssize_t)f->o.bufsize;
-    int rc = sockit__sendall_dl(d->s, f->buf, (size_t)n, 0, NULL, dl);
+    int rc = send_buf(f, d, what, (size_t)n, dl);
     if (rc < 0) return rc;
     src->pos += (uint64_t)n;
     return n;
@@ -248,10 +273,8 @@ static int push(sockit_ftp *f, sockit__ftp_data *d, const char *what, struct sou
 {
     int64_t last = sockit__now();
     for (;;) {
-        unsigned mark = sockit__errmark();
-        ssize_t n = push_one(f, d, src, local);
-        if (n == 0) return 0;
-        if (n < 0) return *local ? (int)n : sockit__ftp_data_fail(mark, (int)n, what);
+        ssize_t n = push_one(f, d, what, src, local);
+        if (n <= 0) return (int)n;
         *sent += (uint64_t)n;
         int rc = progress(f, offset + *sent, src->total);
         if (rc < 0) {

@@ -126,6 +126,8 @@ typedef struct sockit__ftp_data {
     sockit_sock *lsn;   /* active mode: the listening socket until the server connects */
     int first;          /* the transfer command's first reply code (1xx, or 2xx: already done) */
     int64_t size150;    /* "(N bytes)" in the 1xx reply, -1 if none */
+    int ctl_quiet;      /* the control connection ended or failed mid-transfer: no longer watched
+                           (told by the final reply's read) */
 } sockit__ftp_data;
 
 /* Opens a data connection for "verb arg" (REST rest first when rest > 0) and sends the command:
@@ -146,6 +148,15 @@ int sockit__ftp_data_finish(sockit_ftp *f, sockit__ftp_data *d, const char *what
 /* The transfer was aborted by the caller or failed locally: close the data connection, send
  * ABOR, read what the server says about both. Returns rc. */
 int sockit__ftp_data_abort(sockit_ftp *f, sockit__ftp_data *d, int rc);
+
+/* During a transfer, before each read (events POLLIN) or write (POLLOUT) on the data connection:
+ * waits until the data connection is ready (0), watching the control connection too while the
+ * transfer's final reply is owed. A 4xx/5xx said there ends the wait at once (SOCKIT_EPROTO with
+ * the reply; d->first becomes its code); an early 2xx becomes d->first and the data is read to its
+ * end; keep-alive NOOP replies are counted off. Bytes already buffered (the reader's, TLS's) are
+ * seen before polling. -ETIMEDOUT when dl passes. Sets the message on errors. */
+int sockit__ftp_data_wait(sockit_ftp *f, sockit__ftp_data *d, const char *what, short events,
+                          int64_t dl);
 
 /* During a transfer: sends NOOP on the control connection if keepalive seconds have passed since
  * *last (then resets it). 0 or a code. */

@@ -267,10 +267,9 @@ class TestDataConnections(HostileBase):
         self.assertFailsWithin(("get", "--active", "-m", "8", "-o", "-", f.url("/file")), 3, 6,
                                "425", "Can't open data connection")
 
-    @unittest.skip("not fixed: during a passive transfer only the data connection is watched, "
-                   "so a '426' said while the data connection stays open and silent is read "
-                   "only after the per-wait timeout (60 s by default), as a timeout (exit 2)")
     def test_passive_426_while_data_stays_open(self):
+        # The server gives up on the control connection while the data connection stays open
+        # and silent: told at once with its reply (exit 3), not as a timeout after -m (exit 2).
         f, _, _ = self.retr_server(port_action=lambda c: c.recv(1),  # until the client leaves
                                    retr="150 here\r\n426 Transfer aborted by the operator")
         self.assertFailsWithin(("get", "-m", "8", "-o", "-", f.url("/file")), 3, 6, "426")
