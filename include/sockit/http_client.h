@@ -190,7 +190,10 @@ typedef struct sockit_http_client_req {
     const char *content_type;  /* NULL: none sent (unless in headers); a control character
                                   is -EINVAL, as in headers */
 
-    const char *user;          /* Basic auth; NULL: the URL's userinfo (percent-decoded), if any */
+    const char *user;          /* Basic auth; NULL: the URL's userinfo (percent-decoded), if any.
+                                  User and password at most 255 bytes each (longer: -EINVAL);
+                                  a longer credential or a bearer token goes in an
+                                  Authorization header of headers[] */
     const char *password;      /* NULL: empty */
 
     uint64_t resume_from;      /* > 0: send "Range: bytes=N-"; a 206 must start at N (else
