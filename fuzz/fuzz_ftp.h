@@ -8,24 +8,12 @@
 
 #include "internal/ftp.h"
 
+#include "fuzz_fail.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static inline void fail(const char *what, const uint8_t *data, size_t size)
-{
-    fprintf(stderr, "fuzz_ftp: %s (input of %zu bytes: \"", what, size);
-    for (size_t i = 0; i < size && i < 400; i++) {
-        unsigned char c = data[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            fputc(c, stderr);
-        else
-            fprintf(stderr, "\\x%02x", c);
-    }
-    fprintf(stderr, "%s\")\n", size > 400 ? "..." : "");
-    abort();
-}
 
 static inline char *copy_input(const uint8_t *data, size_t size)
 {

@@ -14,6 +14,8 @@
 #include <sockit/http.h>
 
 #include <errno.h>
+#include "fuzz_fail.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +23,6 @@
 #include <strings.h>
 
 #define FUZZ_NHEADERS 64
-
-static inline void fail(const char *what, const uint8_t *data, size_t size)
-{
-    fprintf(stderr, "fuzz_http: %s (input of %zu bytes: \"", what, size);
-    for (size_t i = 0; i < size && i < 400; i++) {
-        unsigned char c = data[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            fputc(c, stderr);
-        else
-            fprintf(stderr, "\\x%02x", c);
-    }
-    fprintf(stderr, "%s\")\n", size > 400 ? "..." : "");
-    abort();
-}
 
 static inline int tchar(unsigned char c)
 {

@@ -841,3 +841,14 @@ def main(module, setup=None, teardown=None):
     finally:
         if teardown:
             teardown()
+
+
+def main_with_tmp(module, prefix):
+    """main(module) with module.TMP a fresh temporary directory (named prefix...), removed after
+    the tests, whatever they left in it."""
+    mod = sys.modules[module]
+    mod.TMP = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return main(module)
+    finally:
+        shutil.rmtree(mod.TMP, ignore_errors=True)

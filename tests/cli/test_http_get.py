@@ -577,12 +577,7 @@ class TestUsage(Base):
 
 
 def main():
-    global TMP
-    TMP = tempfile.mkdtemp(prefix="sockit-http-get-")
-    try:
-        return hp.main(__name__)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    return hp.main_with_tmp(__name__, "sockit-http-get-")
 
 
 if __name__ == "__main__":

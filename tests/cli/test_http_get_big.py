@@ -7,10 +7,8 @@ By hand: SOCKIT_BIN=build/bin/sockit python3 tests/cli/test_http_get_big.py
 """
 import hashlib
 import os
-import shutil
 import struct
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -53,12 +51,7 @@ class TestBig(hp.GetTest):
 
 
 def main():
-    global TMP
-    TMP = tempfile.mkdtemp(prefix="sockit-http-get-big-")
-    try:
-        return hp.main(__name__)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    return hp.main_with_tmp(__name__, "sockit-http-get-big-")
 
 
 if __name__ == "__main__":

@@ -190,12 +190,7 @@ class TestTLS(hp.GetTest):
 
 
 def main():
-    global TMP
-    TMP = tempfile.mkdtemp(prefix="sockit-http-get-real-")
-    try:
-        return hp.main(__name__)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    return hp.main_with_tmp(__name__, "sockit-http-get-real-")
 
 
 if __name__ == "__main__":
